@@ -1,0 +1,41 @@
+"""Resume PyTorch training at any epoch with the data order and random stream
+an uninterrupted run had.
+
+* :func:`advance` -- move a CPU ``torch.Generator`` ahead by any number of
+  draws in milliseconds; :func:`draws_between` -- measure how many draws
+  separate two states.
+* :mod:`replay_sampler.core` -- the numpy-only replay core behind them.
+
+torch is imported on first use of a torch-facing name, so
+``import replay_sampler.core`` never loads it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ._distance import NotReachedError
+from ._mt19937 import MT19937State
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "advance": "._torch",
+    "draws_between": "._torch",
+}
+
+__all__ = ["MT19937State", "NotReachedError", "__version__", *sorted(_LAZY)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'replay_sampler' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

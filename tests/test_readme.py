@@ -1,0 +1,31 @@
+"""The README's promises: its example runs, and CI runs its test command."""
+
+import pathlib
+import re
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+
+
+def _blocks(lang: str) -> list[str]:
+    return re.findall(rf"```{lang}\n(.*?)```", README, flags=re.S)
+
+
+def test_readme_example_runs():
+    """The first python block of the README executes without error."""
+    exec(compile(_blocks("python")[0], "README.md", "exec"), {})
+
+
+def test_ci_runs_the_readme_test_command():
+    """.ci/run ends with the README's test command, verbatim."""
+    commands = [line for line in _blocks("bash")[0].splitlines() if line and not line.startswith("#")]
+    install_and_test = commands[1]
+    ci_lines = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if line.strip()]
+    assert ci_lines[-1] == install_and_test
+    assert "pip install torch==2.13.0" in install_and_test  # the CPU build, pinned
+
+
+def test_readme_main_job_command_installs_first():
+    """The main-job line installs torch (pinned CPU build) and the package before running."""
+    commands = [line for line in _blocks("bash")[0].splitlines() if line and not line.startswith("#")]
+    assert commands[0].startswith("python3 -m venv .venv") and "pip install torch==2.13.0" in commands[0]
