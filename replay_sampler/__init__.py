@@ -4,6 +4,9 @@ an uninterrupted run had.
 * :func:`advance` -- move a CPU ``torch.Generator`` ahead by any number of
   draws in milliseconds; :func:`draws_between` -- measure how many draws
   separate two states.
+* :class:`ReplayableRandomSampler` and :func:`replayable_random_split` --
+  bit-exact drop-ins for torch's ``RandomSampler`` and ``random_split`` that
+  jump to any epoch; :func:`draws_per_epoch` counts what a loop's loaders draw.
 * :mod:`replay_sampler.core` -- the numpy-only replay core behind them.
 
 torch is imported on first use of a torch-facing name, so
@@ -23,6 +26,11 @@ __version__ = "0.1.0"
 _LAZY = {
     "advance": "._torch",
     "draws_between": "._torch",
+    "ReplayableRandomSampler": "._sampler",
+    "draws_per_epoch": "._loaders",
+    "replayable_random_split": "._split",
+    "ReplayableSplit": "._split",
+    "SplitRecord": "._split",
 }
 
 __all__ = ["MT19937State", "NotReachedError", "__version__", *sorted(_LAZY)]

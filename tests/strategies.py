@@ -33,3 +33,10 @@ def seeded_states(draw):
     """States as manual_seed leaves them, advanced to a random position."""
     state = MT19937State.from_seed(draw(seeds))
     return state.advance(draw(st.integers(0, 5000)))
+
+
+def examples(n: int) -> int:
+    """``n`` examples, scaled by REPLAY_TEST_SCALE for a more thorough run."""
+    import os
+
+    return max(1, int(n * float(os.environ.get("REPLAY_TEST_SCALE", "1"))))

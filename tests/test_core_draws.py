@@ -2,6 +2,8 @@
 
 import pytest
 import torch
+
+from tests.strategies import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -50,7 +52,7 @@ def test_randperm_large_path_rule_depends_on_release():
 @pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.float32, torch.float64])
 @pytest.mark.parametrize("high", [1, 10, 2**28 - 1, 2**28, 2**31 - 1])
 @given(size=st.integers(0, 40))
-@settings(max_examples=5)
+@settings(max_examples=examples(5))
 def test_randint_draws(dtype, high, size):
     """randint takes one draw per element below 2**28 and two from it on (torch >= 2.7)."""
     if dtype == torch.float32 and high > 2**24:
@@ -69,7 +71,7 @@ def test_randint_rule_before_2_7():
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @given(size=st.integers(0, 100))
-@settings(max_examples=10)
+@settings(max_examples=examples(10))
 def test_rand_draws(dtype, size):
     """rand takes one draw per float32 element and two per float64 element."""
     assert drawn(lambda g: torch.rand(size, generator=g, dtype=dtype)) == rand_draws(size, dtype=dtype)
@@ -82,7 +84,7 @@ def test_int64_random_draws():
 
 
 @given(st.integers(2, 3000))
-@settings(max_examples=15)
+@settings(max_examples=examples(15))
 def test_random_split_draws(total):
     """random_split draws one randperm of the dataset size."""
     lengths = [total // 2, total - total // 2]

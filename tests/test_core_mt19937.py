@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from replay_sampler import _gf2
 from replay_sampler.core import MT19937State, temper, untemper
-from tests.strategies import big_counts, counts, mt_states, seeds, special_counts
+from tests.strategies import examples, big_counts, counts, mt_states, seeds, special_counts
 
 
 def numpy_stepped(state: MT19937State, draws: int) -> MT19937State:
@@ -70,14 +70,14 @@ def test_advance_equals_numpy_stepping(state, draws):
 
 @pytest.mark.parametrize("draws", [0, 1, 623, 624, 625, 19937, 10**6, 10**8 + 3])
 @given(state=mt_states())
-@settings(max_examples=3)
+@settings(max_examples=examples(3))
 def test_advance_equals_numpy_stepping_at_boundaries(state, draws):
     """Block edges, the polynomial degree, and a 10**8 + k jump, inside any block position."""
     assert state.advance(draws) == numpy_stepped(state, draws)
 
 
 @given(seeds, st.one_of(special_counts.filter(lambda n: n < 10**7), st.integers(0, 2 * 10**6)))
-@settings(max_examples=25)
+@settings(max_examples=examples(25))
 def test_advance_gives_the_bytes_torch_has_after_drawing(seed, draws):
     """The 5056-byte torch state after advance equals torch's after drawing n words."""
     gen = torch.Generator().manual_seed(seed)
@@ -90,14 +90,14 @@ def test_advance_gives_the_bytes_torch_has_after_drawing(seed, draws):
 
 
 @given(mt_states(), big_counts, big_counts)
-@settings(max_examples=15)
+@settings(max_examples=examples(15))
 def test_advance_composes(state, a, b):
     """advance(a) then advance(b) is advance(a + b), for counts up to 2**128."""
     assert state.advance(a).advance(b) == state.advance(a + b)
 
 
 @given(mt_states(pos=st.integers(1, 624)))
-@settings(max_examples=3)
+@settings(max_examples=examples(3))
 def test_the_period_returns_every_state(state):
     """2**19937 - 1 draws, the period, bring a state back to itself."""
     back = state.advance(_gf2.PERIOD)

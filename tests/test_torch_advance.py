@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import replay_sampler
 from replay_sampler import MT19937State, NotReachedError, advance, draws_between
-from tests.strategies import seeds
+from tests.strategies import examples, seeds
 
 
 class FakeCudaGenerator(torch.Generator):
@@ -24,7 +24,7 @@ class FakeCudaGenerator(torch.Generator):
 
 
 @given(seeds, st.integers(0, 300_000))
-@settings(max_examples=30)
+@settings(max_examples=examples(30))
 def test_advance_leaves_the_generator_where_drawing_would(seed, draws):
     """advance(g, n) gives the 5056 bytes torch has after drawing n words itself."""
     ours = torch.Generator().manual_seed(seed)
@@ -98,7 +98,7 @@ def test_non_cpu_generators_are_refused(generator, exc, match):
 
 
 @given(seeds, st.integers(0, 3000))
-@settings(max_examples=20)
+@settings(max_examples=examples(20))
 def test_draws_between_measures_what_torch_drew(seed, n):
     """draws_between recovers how many words torch's own operations drew."""
     gen = torch.Generator().manual_seed(seed)

@@ -1,0 +1,692 @@
+"""ReplayableRandomSampler: torch's RandomSampler, plus jumps to any epoch."""
+
+from __future__ import annotations
+
+import operator
+import warnings
+from collections import deque
+from collections.abc import Iterator, Sized
+from typing import Any
+
+import torch
+from torch.utils.data import Sampler
+
+from . import _draws
+from ._distance import NotReachedError, draws_between
+from ._formats import TorchCPUState
+from ._mt19937 import MT19937State
+from ._torch import check_cpu_generator
+
+#: Version of the ``state_dict`` layout; bumped on any incompatible change.
+STATE_VERSION = 1
+STATE_KIND = "replay_sampler.ReplayableRandomSampler"
+
+# state_dict keys, as constants (torchdata's Stateful convention).
+KEY_KIND = "kind"
+KEY_VERSION = "version"
+KEY_DATASET_SIZE = "dataset_size"
+KEY_NUM_SAMPLES = "num_samples"
+KEY_REPLACEMENT = "replacement"
+KEY_GENERATOR = "generator"
+KEY_FIRST_EPOCH = "first_epoch"
+KEY_EPOCH = "epoch"
+KEY_CONSUMED = "samples_consumed"
+KEY_CHUNKS_DRAWN = "chunks_drawn"
+KEY_PENDING = "pending_chunks"
+KEY_EPOCH_SEED = "epoch_seed"
+KEY_SAMPLER_START = "sampler_start_state"
+KEY_EPOCH_START = "epoch_start_state"
+KEY_GENERATOR_STATE = "generator_state"
+KEY_ANCHOR = "anchor_state"
+KEY_DRAWS_PER_EPOCH = "draws_per_epoch"
+
+_GLOBAL, _EXPLICIT = "global", "explicit"
+_REPLACEMENT_CHUNK = 32
+#: Drawn chunks remembered for a resume behind the sampler (prefetching workers).
+_KEEP_CHUNKS = 64
+#: How far the stride check scans for the real per-epoch draw count (~5 ns/draw).
+_STRIDE_SCAN_MIN = 10**7
+
+
+def _raw(generator: torch.Generator) -> bytes:
+    return generator.get_state().numpy().tobytes()
+
+
+def _store(generator: torch.Generator, raw: bytes) -> None:
+    generator.set_state(torch.frombuffer(bytearray(raw), dtype=torch.uint8))
+
+
+def _mt(raw: bytes) -> MT19937State:
+    return TorchCPUState(raw).mt
+
+
+def _moved(raw: bytes, draws: int) -> bytes:
+    """``raw`` advanced by ``draws``, every other field kept."""
+    state = TorchCPUState(raw)
+    return state.replace(state.mt.advance(draws)).raw
+
+
+def _private(raw: bytes) -> torch.Generator:
+    gen = torch.Generator()
+    _store(gen, raw)
+    return gen
+
+
+def _index(value: Any, name: str, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not hasattr(type(value), "__index__"):
+        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    v = operator.index(value)
+    if v < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {v}")
+    return v
+
+
+def _check_stride(value: Any) -> int | tuple[int, int] | None:
+    if value is None:
+        return None
+    if isinstance(value, tuple):
+        if len(value) != 2:
+            raise ValueError(
+                "draws_per_epoch must be an int or a (first_epoch, later_epochs) pair, "
+                f"got a tuple of {len(value)}"
+            )
+        return (_index(value[0], "draws_per_epoch[0]"), _index(value[1], "draws_per_epoch[1]"))
+    return _index(value, "draws_per_epoch")
+
+
+def _tensor(raw: bytes) -> torch.Tensor:
+    return torch.frombuffer(bytearray(raw), dtype=torch.uint8)
+
+
+class ReplayableRandomSampler(Sampler[int]):
+    r"""A drop-in for :class:`torch.utils.data.RandomSampler` that can jump to any epoch.
+
+    Iterating it gives the same indices as ``RandomSampler`` with the same
+    arguments and leaves its generator (``generator``, or torch's global one
+    when ``None``) in the byte-identical state, epoch after epoch -- alone or
+    inside a ``DataLoader`` with any worker setting.
+
+    On top of that:
+
+    * ``set_epoch(e)`` puts the generator where an uninterrupted run had it at
+      the start of epoch ``e`` (before that epoch's DataLoader iterator drew
+      its base seed), in milliseconds whatever ``e``.  Call it at the top of
+      every epoch, before iterating the DataLoader, as with
+      ``DistributedSampler``.  In a run that is already at epoch ``e`` --
+      ``e`` is the epoch after the last one iterated in this process -- it
+      changes nothing, however unevenly the loop drew.
+    * The *reference point* for jumps is the generator's state at the first
+      ``set_epoch`` call in the process, which is taken to be the start of
+      epoch ``first_epoch`` (0 by default).  Anything the script does before
+      that call -- building the model on the CPU, a ``random_split`` -- is
+      part of the prologue and does not shift it; a resumed script must run
+      the same prologue.
+    * ``draws_per_epoch``: how many 32-bit draws the whole loop takes from that
+      generator per epoch -- an int, or ``(first, later)`` when the first
+      epoch differs (persistent workers draw their base seed once).  Default:
+      the sampler's own draws plus one DataLoader base seed (2) from the same
+      generator, e.g. 4 for the global generator.
+      :func:`replay_sampler.draws_per_epoch` computes it from your loaders.  In
+      an uninterrupted run the sampler measures the real count and warns once
+      if it differs from the assumed one.
+    * ``indices(e)``: epoch ``e``'s order, touching no generator.
+    * ``state_dict()`` / ``load_state_dict()`` (torchdata's ``Stateful``
+      protocol): mid-epoch resume in a fresh process.
+
+    Args:
+        data_source: a sized dataset.
+        replacement: sample with replacement (as ``RandomSampler``).
+        num_samples: samples per epoch, default ``len(data_source)``.
+        generator: a CPU ``torch.Generator``; ``None`` uses the global one for
+            a per-epoch seed, exactly as ``RandomSampler`` does.
+        draws_per_epoch: see above.
+        first_epoch: the number the loop gives its first epoch.
+    """
+
+    data_source: Sized
+    replacement: bool
+
+    def __init__(
+        self,
+        data_source: Sized,
+        replacement: bool = False,
+        num_samples: int | None = None,
+        generator: torch.Generator | None = None,
+        *,
+        draws_per_epoch: int | tuple[int, int] | None = None,
+        first_epoch: int = 0,
+    ) -> None:
+        self.data_source = data_source
+        self.replacement = replacement
+        self._num_samples = num_samples
+        self.generator = generator
+
+        if not isinstance(self.replacement, bool):
+            raise TypeError(
+                f"replacement should be a boolean value, but got replacement={self.replacement}"
+            )
+        if not isinstance(self.num_samples, int) or self.num_samples <= 0:
+            raise ValueError(
+                f"num_samples should be a positive integer value, but got num_samples={self.num_samples}"
+            )
+        if generator is not None:
+            check_cpu_generator(generator)
+        self.draws_per_epoch = _check_stride(draws_per_epoch)
+        self.first_epoch = _index(first_epoch, "first_epoch")
+
+        self._anchor: bytes | None = None  # jump generator at the first set_epoch
+        self._epoch = self.first_epoch  # epoch being, or about to be, iterated
+        self._pinned = False  # set_epoch(self._epoch) was called; not iterated yet
+        self._started: int | None = None  # epoch whose iteration began last
+        self._epoch_start: tuple[int, bytes] | None = None  # (epoch, state at its set_epoch)
+        self._sampler_start: bytes | None = None  # before the epoch's first sampler draw
+        self._seed: int | None = None  # the epoch's seed (global generator)
+        self._chunk: tuple[int, Iterator[int], int] | None = None  # base, iterator, length
+        self._chunks_drawn = 0
+        # the last chunks drawn from an explicit generator: (index, state before, values)
+        self._recent: deque[tuple[int, bytes | None, list[int] | None]] = deque(maxlen=_KEEP_CHUNKS)
+        self._resume: dict[str, Any] | None = None  # pending, from load_state_dict
+        self._pre_draws: int | None = None
+        self._measured: list[int] = []
+        self._stride_warned = False
+
+    # -- torch's RandomSampler surface -------------------------------------------
+    @property
+    def num_samples(self) -> int:
+        # dataset size might change at runtime
+        if self._num_samples is None:
+            return len(self.data_source)
+        return self._num_samples
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    @property
+    def epoch(self) -> int:
+        """The epoch the next iteration runs: the one given to ``set_epoch``, or
+        the one after the last epoch iterated; after ``load_state_dict``, the
+        saved epoch if it was unfinished, the next one if it was done."""
+        if self._pinned or self._started is None:
+            return self._epoch
+        return self._started + 1
+
+    def __iter__(self) -> Iterator[int]:
+        n = len(self.data_source)
+        self._settle_owed_draws()
+        if not self._pinned:  # no set_epoch for this epoch: count on from the last one
+            if self._started is not None:
+                self._epoch = self._started + 1
+            self._epoch_start = None
+        self._pinned = False
+        self._started = self._epoch
+        self._chunk, self._chunks_drawn = None, 0
+        self._recent.clear()
+        resume, self._resume = self._resume, None
+        if resume is not None and resume[KEY_EPOCH] == self._epoch:
+            yield from self._resumed(resume, n)
+            return
+        if self.generator is None:
+            self._sampler_start = _raw(torch.default_generator)
+            self._note_pre_draws()
+            seed = int(torch.empty((), dtype=torch.int64).random_().item())
+            generator = torch.Generator()
+            generator.manual_seed(seed)
+            self._seed = seed
+        else:
+            generator = self.generator
+            self._sampler_start = _raw(generator)
+            self._note_pre_draws()
+            self._seed = None
+        yield from self._stream(n, generator)
+
+    # -- the draws, chunk by chunk, exactly as RandomSampler makes them -----------
+    def _chunk_sizes(self, n: int) -> list[int]:
+        total = self.num_samples
+        if self.replacement:
+            full, rest = divmod(total, _REPLACEMENT_CHUNK)
+            return [_REPLACEMENT_CHUNK] * full + [rest]
+        full, rest = divmod(total, n)
+        return [n] * full + [rest]
+
+    def _draw_chunk(self, generator: torch.Generator, n: int, size: int) -> list[int]:
+        if self.replacement:
+            return torch.randint(high=n, size=(size,), dtype=torch.int64, generator=generator).tolist()
+        return torch.randperm(n, generator=generator).tolist()[:size]
+
+    def _chunk_draws(self, n: int, size: int) -> int:
+        if self.replacement:
+            return _draws.randint_draws(n, size) if size else 0
+        return _draws.randperm_draws(n)
+
+    def _stream(
+        self,
+        n: int,
+        live: torch.Generator,
+        *,
+        position: int = 0,
+        drawn: int = 0,
+        saved: dict[int, list[int]] | None = None,
+    ) -> Iterator[int]:
+        """Yield the epoch from sample ``position`` on.
+
+        Chunks from index ``drawn`` on are drawn from ``live`` as RandomSampler
+        draws them.  Chunks below ``drawn`` were drawn before a checkpoint:
+        those in ``saved`` (index -> values) still hold unused samples, the
+        others were used up and are skipped.
+        """
+        record = self.generator is not None and live is self.generator
+        saved = saved or {}
+        base = 0
+        for index, size in enumerate(self._chunk_sizes(n)):
+            end = base + size
+            if index < drawn:
+                if index not in saved:
+                    base = end
+                    continue
+                values = saved[index]
+            else:
+                before = _raw(live) if record and not self.replacement else None
+                values = self._draw_chunk(live, n, size)
+                if record:  # what a later state_dict needs to redo this chunk
+                    self._recent.append((index, before, values if self.replacement else None))
+            self._chunks_drawn = max(self._chunks_drawn, index + 1)
+            skip = max(0, position - base)
+            it = iter(values[skip:] if skip else values)
+            self._chunk = (base + skip, it, size - skip)
+            yield from it
+            base = end
+
+    def _pending(self, n: int, position: int, drawn: int) -> list[int]:
+        """Indices of the drawn chunks that still hold samples at ``position``."""
+        out, base = [], 0
+        for index, size in enumerate(self._chunk_sizes(n)[:drawn]):
+            if base + size > position:
+                out.append(index)
+            base += size
+        return out
+
+    def _yielded(self) -> int:
+        """Indices handed out so far in the current epoch."""
+        if self._chunk is None:
+            return 0
+        base, it, length = self._chunk
+        return base + length - operator.length_hint(it)
+
+    # -- jumping ------------------------------------------------------------------
+    def _jump_generator(self) -> torch.Generator:
+        return torch.default_generator if self.generator is None else self.generator
+
+    def _own_draws(self, n: int) -> int:
+        """Draws one full epoch of this sampler takes from its jump generator."""
+        if self.generator is None:
+            return _draws.SEED_DRAWS
+        return sum(self._chunk_draws(n, size) for size in self._chunk_sizes(n))
+
+    def _assumed_stride(self) -> int | tuple[int, int]:
+        if self.draws_per_epoch is not None:
+            return self.draws_per_epoch
+        return self._own_draws(len(self.data_source)) + _draws.SEED_DRAWS
+
+    def _stride_of(self, epoch_offset: int) -> int:
+        stride = self._assumed_stride()
+        if isinstance(stride, tuple):
+            return stride[0] if epoch_offset == 0 else stride[1]
+        return stride
+
+    def _offset(self, epoch: int) -> int:
+        """Draws from the reference point to the start of ``epoch``."""
+        k = epoch - self.first_epoch
+        stride = self._assumed_stride()
+        if isinstance(stride, tuple):
+            return 0 if k == 0 else stride[0] + (k - 1) * stride[1]
+        return k * stride
+
+    def _landing(self, epoch: int) -> int:
+        """Where a jump to ``epoch`` lands, in draws from the reference point.
+
+        With a ``(first, later)`` stride the first epoch's extra draws are a
+        loader's one-time ones (persistent workers' base seed).  A resumed
+        process iterates a fresh loader, which draws them again, so a jump
+        past the first epoch lands that many draws early to absorb them.
+        """
+        offset = self._offset(epoch)
+        stride = self._assumed_stride()
+        if isinstance(stride, tuple) and epoch > self.first_epoch and stride[0] > stride[1]:
+            offset -= stride[0] - stride[1]
+        return offset
+
+    def _check_epoch(self, epoch: Any) -> int:
+        e = _index(epoch, "epoch")
+        if e < self.first_epoch:
+            raise ValueError(f"epoch must be >= first_epoch={self.first_epoch}, got {e}")
+        return e
+
+    def set_epoch(self, epoch: int) -> None:
+        """Position the generator at the start of ``epoch`` (see the class docs).
+
+        Moves the generator only when the run is not already there: the first
+        call with ``epoch != first_epoch`` (a resumed run), or a call that is
+        not the epoch after the last one iterated.  Costs a few milliseconds
+        whatever the epoch.
+        """
+        e = self._check_epoch(epoch)
+        gen = self._jump_generator()
+        if self._pinned and e == self._epoch:
+            anchor, move = self._anchor, False  # already there (called twice, or loaded)
+        elif self._anchor is None:
+            anchor, move = _raw(gen), e != self.first_epoch
+        elif self._started is not None and e == self._started + 1:
+            anchor, move = self._anchor, False  # the next epoch of a running loop
+            self._settle_owed_draws()
+            self._check_measured_stride(_raw(gen))
+        else:
+            anchor, move = self._anchor, True
+        if move:
+            current = _raw(gen)
+            target = _mt(anchor).advance(self._landing(e))
+            _store(gen, TorchCPUState(current).replace(target).raw)
+        self._anchor = anchor
+        if self._resume is not None and self._resume[KEY_EPOCH] != e:
+            self._resume = None  # the loop left the saved epoch behind
+        self._epoch, self._pinned = e, True
+        self._epoch_start = (e, _raw(gen))
+
+    def _settle_owed_draws(self) -> None:
+        """A loaded epoch whose samples were all used may still owe its trailing
+        randperm (drawn when the iterator is exhausted): draw it now."""
+        resume = self._resume
+        if resume is None or resume[KEY_CONSUMED] < resume[KEY_NUM_SAMPLES]:
+            return
+        self._resume = None
+        if self.generator is not None:
+            n = len(self.data_source)
+            for size in self._chunk_sizes(n)[resume[KEY_CHUNKS_DRAWN] :]:
+                self._draw_chunk(self.generator, n, size)
+
+    def _note_pre_draws(self) -> None:
+        """Measure the draws between set_epoch and the sampler's first draw."""
+        if self._epoch_start is None or self._sampler_start is None:
+            return
+        try:
+            self._pre_draws = draws_between(
+                _mt(self._epoch_start[1]), _mt(self._sampler_start), 10**5
+            )
+        except NotReachedError:
+            self._pre_draws = None
+
+    def _check_measured_stride(self, current: bytes) -> None:
+        """In an uninterrupted run: did the epoch just finished draw what we assume?"""
+        if self._stride_warned or self._epoch_start is None or self._epoch_start[0] != self._started:
+            return
+        assumed = self._stride_of(self._started - self.first_epoch)
+        begin, end = _mt(self._epoch_start[1]), _mt(current)
+        if begin.advance(assumed).same_stream(end):
+            self._measured.append(assumed)
+            return
+        limit = max(_STRIDE_SCAN_MIN, 10 * assumed)
+        which = "the global generator" if self.generator is None else "the sampler's generator"
+        self._stride_warned = True
+        try:
+            measured = draws_between(begin, end, limit)
+        except NotReachedError:
+            warnings.warn(
+                f"ReplayableRandomSampler: epoch {self._started} took more than {limit} draws "
+                f"from {which} (or it was reseeded), but draws_per_epoch={assumed} is assumed, "
+                "so set_epoch() jumps in a resumed run would land in the wrong place. Measure "
+                "the real count with replay_sampler.draws_between(state_before, state_after, "
+                "limit) and pass it as draws_per_epoch.",
+                stacklevel=3,
+            )
+            return
+        previous = sorted(set(self._measured))
+        self._measured.append(measured)
+        advice = (
+            f"; earlier epochs took {previous}, so the loop draws unevenly and cannot be "
+            "jumped exactly"
+            if previous
+            else " (replay_sampler.draws_per_epoch(*loaders) computes it from your loaders)"
+        )
+        warnings.warn(
+            f"ReplayableRandomSampler: epoch {self._started} took {measured} draws from {which}, "
+            f"but draws_per_epoch={assumed} is assumed, so set_epoch() jumps in a resumed run "
+            f"would land in the wrong place. Pass draws_per_epoch={measured}{advice}.",
+            stacklevel=3,
+        )
+
+    # -- pure query -------------------------------------------------------------
+    def indices(self, epoch: int, *, draws_before: int | None = None) -> list[int]:
+        """Epoch ``epoch``'s indices, computed without touching any generator.
+
+        The reference point is the first ``set_epoch`` state, or the jump
+        generator's current state if ``set_epoch`` was never called.
+        ``draws_before`` is how many draws the loop takes from the generator
+        between ``set_epoch`` and the sampler's first draw -- measured during
+        this run if possible, otherwise one DataLoader base seed (2).
+        """
+        e = self._check_epoch(epoch)
+        if draws_before is not None:
+            pre = _index(draws_before, "draws_before")
+        else:
+            pre = _draws.SEED_DRAWS if self._pre_draws is None else self._pre_draws
+        reference = self._anchor if self._anchor is not None else _raw(self._jump_generator())
+        generator = _private(_moved(reference, self._offset(e) + pre))
+        n = len(self.data_source)
+        if self.generator is None:
+            seed = int(torch.empty((), dtype=torch.int64).random_(generator=generator).item())
+            generator = torch.Generator()
+            generator.manual_seed(seed)
+        out: list[int] = []
+        for size in self._chunk_sizes(n):
+            out.extend(self._draw_chunk(generator, n, size))
+        return out
+
+    # -- Stateful ---------------------------------------------------------------
+    def state_dict(self, samples_consumed: int | None = None) -> dict[str, Any]:
+        """The sampler's state, for a resume in a fresh process (torchdata ``Stateful``).
+
+        Small: counters, the epoch's seed or generator state, no permutation.
+
+        ``samples_consumed``: how many indices of the current epoch the
+        training loop has used.  Default: the indices the sampler has handed
+        out -- right with ``num_workers=0``.  With workers the DataLoader runs
+        up to ``prefetch_factor * num_workers`` batches ahead of the loop, so
+        pass ``batches_done * batch_size`` (counting a short last batch at its
+        size).  The generator's current state is saved too: call this at the
+        moment you checkpoint.
+        """
+        in_epoch = self._started is not None and self._started == self._epoch and not self._pinned
+        yielded = self._yielded() if in_epoch else 0
+        if samples_consumed is None:
+            consumed = yielded
+        else:
+            consumed = _index(samples_consumed, "samples_consumed")
+            if consumed > yielded:
+                raise ValueError(
+                    f"samples_consumed={consumed} is more than the {yielded} indices the "
+                    f"sampler has handed out in the current epoch"
+                )
+        start = self._epoch_start[1] if self._epoch_start and self._epoch_start[0] == self._epoch else None
+        pending: list[dict[str, Any]] = []
+        if in_epoch and self.generator is not None:
+            recent = {index: (state, values) for index, state, values in self._recent}
+            for index in self._pending(len(self.data_source), consumed, self._chunks_drawn):
+                if index not in recent:
+                    raise ValueError(
+                        f"samples_consumed={consumed} lags too far behind the sampler, which "
+                        f"has handed out {yielded} indices; at most {_KEEP_CHUNKS} draw steps "
+                        "back can be saved"
+                    )
+                state, values = recent[index]
+                if values is not None:
+                    pending.append({"index": index, "values": torch.tensor(values, dtype=torch.int64)})
+                else:
+                    pending.append({"index": index, "state": _tensor(state)})
+        return {
+            KEY_KIND: STATE_KIND,
+            KEY_VERSION: STATE_VERSION,
+            KEY_DATASET_SIZE: len(self.data_source),
+            KEY_NUM_SAMPLES: self.num_samples,
+            KEY_REPLACEMENT: self.replacement,
+            KEY_GENERATOR: _GLOBAL if self.generator is None else _EXPLICIT,
+            KEY_FIRST_EPOCH: self.first_epoch,
+            KEY_EPOCH: self._epoch,
+            KEY_CONSUMED: consumed,
+            KEY_CHUNKS_DRAWN: self._chunks_drawn if in_epoch else 0,
+            KEY_PENDING: pending,
+            KEY_EPOCH_SEED: self._seed if in_epoch else None,
+            KEY_SAMPLER_START: _tensor(self._sampler_start) if in_epoch else None,
+            KEY_EPOCH_START: _tensor(start) if start is not None else None,
+            KEY_GENERATOR_STATE: _tensor(_raw(self._jump_generator())),
+            KEY_ANCHOR: _tensor(self._anchor) if self._anchor is not None else None,
+            KEY_DRAWS_PER_EPOCH: self.draws_per_epoch,
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore a :meth:`state_dict`; it is validated before anything changes.
+
+        The generator goes back to where it was when the state was saved --
+        mid-epoch, to that epoch's ``set_epoch`` state if known, so that the
+        DataLoader draws the same base seed again; the sampler then restores
+        the saved state when the iteration starts and yields the rest of the
+        epoch.
+        """
+        sd = self._validated(state_dict)
+        gen = self._jump_generator()
+        epoch, began = sd[KEY_EPOCH], sd[KEY_SAMPLER_START] is not None
+        mid_epoch = began and sd[KEY_CONSUMED] < sd[KEY_NUM_SAMPLES]
+        position = sd[KEY_EPOCH_START] if mid_epoch and sd[KEY_EPOCH_START] else sd[KEY_GENERATOR_STATE]
+        _store(gen, position)
+        self._anchor = sd[KEY_ANCHOR]
+        if self.draws_per_epoch is None:
+            self.draws_per_epoch = sd[KEY_DRAWS_PER_EPOCH]
+        self._epoch = epoch
+        self._epoch_start = (epoch, sd[KEY_EPOCH_START]) if sd[KEY_EPOCH_START] else None
+        if mid_epoch or not began:
+            # the next iteration (or set_epoch(epoch)) continues this epoch
+            self._pinned, self._started = True, None
+        else:  # all samples used: the next epoch follows on
+            self._pinned, self._started = False, epoch
+        self._resume = sd if began else None
+        self._chunk, self._chunks_drawn = None, sd[KEY_CHUNKS_DRAWN]
+        self._sampler_start, self._seed = sd[KEY_SAMPLER_START], sd[KEY_EPOCH_SEED]
+
+    def _validated(self, state_dict: Any) -> dict[str, Any]:
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"state_dict must be a dict, got {type(state_dict).__name__}")
+        kind = state_dict.get(KEY_KIND)
+        if kind != STATE_KIND:
+            raise ValueError(f"state_dict['{KEY_KIND}'] must be {STATE_KIND!r}, got {kind!r}")
+        version = state_dict.get(KEY_VERSION)
+        if version != STATE_VERSION:
+            raise ValueError(
+                f"state_dict has format version {version!r}; this replay_sampler reads "
+                f"version {STATE_VERSION}"
+            )
+        required = (KEY_DATASET_SIZE, KEY_NUM_SAMPLES, KEY_REPLACEMENT, KEY_GENERATOR,
+                    KEY_FIRST_EPOCH, KEY_EPOCH, KEY_CONSUMED, KEY_CHUNKS_DRAWN, KEY_PENDING,
+                    KEY_EPOCH_SEED,
+                    KEY_SAMPLER_START, KEY_EPOCH_START, KEY_GENERATOR_STATE, KEY_ANCHOR,
+                    KEY_DRAWS_PER_EPOCH)
+        missing = [k for k in required if k not in state_dict]
+        if missing:
+            raise ValueError(f"state_dict lacks {', '.join(repr(k) for k in missing)}")
+        sd = dict(state_dict)
+        n = len(self.data_source)
+        if sd[KEY_DATASET_SIZE] != n:
+            raise ValueError(
+                f"state_dict is for a dataset of {sd[KEY_DATASET_SIZE]} samples; this "
+                f"sampler's data_source has {n}"
+            )
+        for key, mine in ((KEY_NUM_SAMPLES, self.num_samples), (KEY_REPLACEMENT, self.replacement),
+                          (KEY_FIRST_EPOCH, self.first_epoch)):
+            if sd[key] != mine:
+                raise ValueError(f"state_dict has {key}={sd[key]!r}; this sampler has {mine!r}")
+        here = _GLOBAL if self.generator is None else _EXPLICIT
+        if sd[KEY_GENERATOR] != here:
+            raise ValueError(
+                f"state_dict was saved with the {sd[KEY_GENERATOR]} generator; this sampler "
+                f"uses the {here} one"
+            )
+        sd[KEY_EPOCH] = _index(sd[KEY_EPOCH], f"state_dict['{KEY_EPOCH}']", self.first_epoch)
+        sd[KEY_CONSUMED] = _index(sd[KEY_CONSUMED], f"state_dict['{KEY_CONSUMED}']")
+        if sd[KEY_CONSUMED] > self.num_samples:
+            raise ValueError(
+                f"state_dict['{KEY_CONSUMED}']={sd[KEY_CONSUMED]} exceeds num_samples="
+                f"{self.num_samples}"
+            )
+        chunks = len(self._chunk_sizes(n))
+        sd[KEY_CHUNKS_DRAWN] = _index(sd[KEY_CHUNKS_DRAWN], f"state_dict['{KEY_CHUNKS_DRAWN}']")
+        if sd[KEY_CHUNKS_DRAWN] > chunks:
+            raise ValueError(
+                f"state_dict['{KEY_CHUNKS_DRAWN}']={sd[KEY_CHUNKS_DRAWN]} exceeds the {chunks} "
+                "draw steps of an epoch"
+            )
+        for key in (KEY_SAMPLER_START, KEY_EPOCH_START, KEY_GENERATOR_STATE, KEY_ANCHOR):
+            value = sd[key]
+            if value is None:
+                continue
+            if isinstance(value, torch.Tensor):
+                value = value.detach().cpu().contiguous()
+            sd[key] = TorchCPUState.parse(value, f"state_dict['{key}']").raw
+        if sd[KEY_GENERATOR_STATE] is None:
+            raise ValueError(f"state_dict['{KEY_GENERATOR_STATE}'] must be a generator state")
+        if self.generator is None and sd[KEY_SAMPLER_START] is not None:
+            sd[KEY_EPOCH_SEED] = _index(sd[KEY_EPOCH_SEED], f"state_dict['{KEY_EPOCH_SEED}']")
+        sd[KEY_PENDING] = self._validated_pending(sd, n)
+        sd[KEY_DRAWS_PER_EPOCH] = _check_stride(sd[KEY_DRAWS_PER_EPOCH])
+        return sd
+
+    def _validated_pending(self, sd: dict[str, Any], n: int) -> dict[int, tuple[bytes | None, list[int]]]:
+        """The saved chunks as index -> (state before, values), checked against the counters."""
+        name = f"state_dict['{KEY_PENDING}']"
+        pending = sd[KEY_PENDING]
+        if not isinstance(pending, (list, tuple)):
+            raise ValueError(f"{name} must be a list, got {type(pending).__name__}")
+        needed = self._pending(n, sd[KEY_CONSUMED], sd[KEY_CHUNKS_DRAWN])
+        if self.generator is None or sd[KEY_SAMPLER_START] is None:
+            needed = []
+        sizes = self._chunk_sizes(n)
+        out: dict[int, tuple[bytes | None, list[int]]] = {}
+        for item in pending:
+            index = item.get("index") if isinstance(item, dict) else None
+            if index not in needed:
+                raise ValueError(f"{name} holds chunk {index!r}; expected chunks {needed}")
+            if "values" in item:
+                values = torch.as_tensor(item["values"]).tolist()
+                if len(values) != sizes[index] or any(not 0 <= v < n for v in values):
+                    raise ValueError(f"{name}: chunk {index} must hold {sizes[index]} indices below {n}")
+                out[index] = (None, values)
+            else:
+                raw = TorchCPUState.parse(
+                    torch.as_tensor(item.get("state")).contiguous(), f"{name}[{index}]['state']"
+                ).raw
+                out[index] = (raw, self._draw_chunk(_private(raw), n, sizes[index]))
+        if sorted(out) != needed:
+            raise ValueError(f"{name} must hold chunks {needed}, got {sorted(out)}")
+        return out
+
+    def _resumed(self, sd: dict[str, Any], n: int) -> Iterator[int]:
+        """The rest of a saved epoch; the generator continues from its saved state."""
+        _store(self._jump_generator(), sd[KEY_GENERATOR_STATE])
+        self._sampler_start, self._seed = sd[KEY_SAMPLER_START], sd[KEY_EPOCH_SEED]
+        position, drawn = sd[KEY_CONSUMED], sd[KEY_CHUNKS_DRAWN]
+        self._chunks_drawn = drawn
+        if self.generator is None:
+            # the epoch's seed drives a private generator nothing else draws from
+            sizes = self._chunk_sizes(n)
+            used = 0
+            while used < len(sizes) and sum(sizes[: used + 1]) <= position and sizes[used]:
+                used += 1
+            private = torch.Generator()
+            private.manual_seed(self._seed)
+            before = sum(self._chunk_draws(n, size) for size in sizes[:used])
+            _store(private, _moved(_raw(private), before))
+            yield from self._stream(n, private, position=position, drawn=used)
+            return
+        saved = sd[KEY_PENDING]
+        for index, (state, values) in sorted(saved.items()):
+            self._recent.append((index, state, values if self.replacement else None))
+        yield from self._stream(
+            n, self.generator, position=position, drawn=drawn,
+            saved={index: values for index, (_, values) in saved.items()},
+        )

@@ -1,0 +1,164 @@
+"""state_dict / load_state_dict: mid-epoch resume, validation, size."""
+
+import io
+
+import pytest
+import torch
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from torch.utils.data import DataLoader
+
+from replay_sampler import ReplayableRandomSampler
+from tests.sampler_runs import Indices
+from tests.strategies import examples, seeds
+
+configs = st.fixed_dictionaries(
+    {
+        "replacement": st.booleans(),
+        "num_samples": st.one_of(st.none(), st.integers(1, 300)),
+        "explicit": st.booleans(),
+        "set_epoch": st.booleans(),
+    }
+)
+
+
+def _loop(n, seed, cfg, epochs, *, stop=None, resume_from=None):
+    """One run: a DataLoader over our sampler, a few words drawn per batch.
+
+    ``stop=(epoch, batches)`` saves a state dict there (and goes on);
+    ``resume_from`` loads one in this "fresh" run and starts at its epoch.
+    """
+    data = Indices(n)
+    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(seed % 2**63) if cfg["explicit"] else None
+    sampler = ReplayableRandomSampler(data, cfg["replacement"], cfg["num_samples"], generator=g)
+    loader = DataLoader(data, sampler=sampler, generator=g, batch_size=4)
+    first = 0
+    if resume_from is not None:
+        checkpoint = torch.load(io.BytesIO(resume_from), weights_only=True)
+        sampler.load_state_dict(checkpoint["sampler"])
+        if g is not None:  # the sampler restores its own generator; the global one is ours
+            torch.set_rng_state(checkpoint["global"])
+        first = sampler.epoch
+    saved, out = None, []
+    for epoch in range(first, epochs):
+        if cfg["set_epoch"]:
+            sampler.set_epoch(epoch)
+        seen = []
+        for b, batch in enumerate(loader):
+            seen.extend(batch.tolist())
+            torch.rand(3)  # the loop's own draws (dropout, say)
+            if g is not None:
+                torch.rand(2, generator=g)
+            if stop == (epoch, b + 1):
+                buffer = io.BytesIO()
+                torch.save({"sampler": sampler.state_dict(), "global": torch.get_rng_state()}, buffer)
+                saved = buffer.getvalue()
+        out.append((seen, torch.get_rng_state(), g.get_state() if g is not None else None))
+    return dict(zip(range(first, epochs), out)), saved
+
+
+@pytest.mark.filterwarnings("ignore:ReplayableRandomSampler")
+@given(st.integers(1, 60), seeds, configs, st.integers(0, 2), st.integers(1, 20))
+@settings(max_examples=examples(60))
+def test_mid_epoch_resume_yields_the_rest_of_the_epoch(n, seed, cfg, epoch, batches):
+    """A resumed run (fresh sampler, loaded state) equals the tail of the uninterrupted one."""
+    epochs = epoch + 2
+    full, saved = _loop(n, seed, cfg, epochs, stop=(epoch, batches))
+    assume(saved is not None)  # the epoch had that many batches
+    resumed, _ = _loop(n, seed, cfg, epochs, resume_from=saved)
+    rest = full[epoch][0][batches * 4 :]
+    if rest:  # an unfinished epoch resumes where it stopped ...
+        assert min(resumed) == epoch and resumed[epoch][0] == rest
+        resumed[epoch] = (full[epoch][0], *resumed[epoch][1:])
+    else:  # ... a finished one at the next epoch
+        assert min(resumed) == epoch + 1
+    for e, (b, sb, gb) in resumed.items():
+        a, sa, ga = full[e]
+        assert a == b
+        assert torch.equal(sa, sb)
+        assert ga is None or torch.equal(ga, gb)
+
+
+def test_resume_counts_consumed_samples_when_workers_prefetch():
+    """With workers the sampler runs ahead; samples_consumed says how far the loop got."""
+    data = Indices(200)
+    runs = {}
+    for mode in ("full", "resume"):
+        torch.manual_seed(0)
+        sampler = ReplayableRandomSampler(data)
+        loader = DataLoader(data, sampler=sampler, batch_size=10, num_workers=2, prefetch_factor=2)
+        if mode == "resume":
+            sampler.load_state_dict(saved)
+        seen = []
+        for b, batch in enumerate(loader):
+            seen.extend(batch.tolist())
+            if mode == "full" and b + 1 == 5:
+                assert sampler.state_dict()["samples_consumed"] > 50  # prefetched ahead
+                saved = sampler.state_dict(samples_consumed=50)
+        runs[mode] = (seen, torch.get_rng_state())
+    assert runs["resume"][0] == runs["full"][0][50:]
+    assert torch.equal(runs["resume"][1], runs["full"][1])
+
+
+def test_state_dict_is_small_and_has_no_permutation():
+    """The state holds counters and three 5056-byte generator states at most, whatever n."""
+    sampler = ReplayableRandomSampler(Indices(1_000_000), generator=torch.Generator().manual_seed(0))
+    sampler.set_epoch(0)
+    it = iter(sampler)
+    next(it)
+    buffer = io.BytesIO()
+    torch.save(sampler.state_dict(), buffer)
+    assert len(buffer.getvalue()) < 30_000
+
+
+def test_state_dict_loads_with_weights_only():
+    """torch.load(..., weights_only=True) reads a saved state dict back."""
+    sampler = ReplayableRandomSampler(Indices(10))
+    list(sampler)
+    buffer = io.BytesIO()
+    torch.save(sampler.state_dict(), buffer)
+    buffer.seek(0)
+    loaded = torch.load(buffer, weights_only=True)
+    ReplayableRandomSampler(Indices(10)).load_state_dict(loaded)
+
+
+def _saved(**kwargs):
+    sampler = ReplayableRandomSampler(Indices(10), **kwargs)
+    it = iter(sampler)
+    next(it)
+    return sampler.state_dict()
+
+
+@pytest.mark.parametrize(
+    "mutate, target_kwargs, exc, match",
+    [
+        (lambda sd: sd.update(version=2), {}, ValueError, "format version 2; this replay_sampler reads version 1"),
+        (lambda sd: sd.update(kind="other"), {}, ValueError, "state_dict\\['kind'\\] must be"),
+        (lambda sd: sd.pop("epoch"), {}, ValueError, "state_dict lacks 'epoch'"),
+        (lambda sd: None, {"n": 11}, ValueError, "dataset of 10 samples; this sampler's data_source has 11"),
+        (lambda sd: None, {"generator": torch.Generator()}, ValueError, "saved with the global generator; this sampler uses the explicit one"),
+        (lambda sd: None, {"replacement": True}, ValueError, "replacement=False; this sampler has True"),
+        (lambda sd: sd.update(samples_consumed=11), {}, ValueError, "samples_consumed'\\]=11 exceeds num_samples=10"),
+        (lambda sd: sd.update(samples_consumed=-1), {}, ValueError, "samples_consumed'\\] must be an integer >= 0"),
+        (lambda sd: sd.update(generator_state=torch.zeros(16, dtype=torch.uint8)), {}, ValueError, "16 bytes, the size of a CUDA"),
+        (lambda sd: sd.update(epoch_seed="x"), {}, TypeError, "epoch_seed'\\] must be an integer"),
+    ],
+)
+def test_foreign_state_dicts_are_refused_and_nothing_moves(mutate, target_kwargs, exc, match):
+    """Another version, kind, dataset size, generator kind or corrupt field: a named error, no change."""
+    sd = _saved()
+    mutate(sd)
+    n = target_kwargs.pop("n", 10)
+    sampler = ReplayableRandomSampler(Indices(n), **target_kwargs)
+    gen = target_kwargs.get("generator", torch.default_generator)
+    before = gen.get_state()
+    with pytest.raises(exc, match=match):
+        sampler.load_state_dict(sd)
+    assert torch.equal(gen.get_state(), before)
+
+
+def test_non_dict_state_is_refused():
+    """A state that is no dict is refused by name."""
+    with pytest.raises(TypeError, match="state_dict must be a dict, got list"):
+        ReplayableRandomSampler(Indices(3)).load_state_dict([1, 2])
