@@ -7,6 +7,11 @@ an uninterrupted run had.
 * :class:`ReplayableRandomSampler` and :func:`replayable_random_split` --
   bit-exact drop-ins for torch's ``RandomSampler`` and ``random_split`` that
   jump to any epoch; :func:`draws_per_epoch` counts what a loop's loaders draw.
+* :func:`reconstruct` -- an old run's torch/numpy/random states at any epoch,
+  from a description of what it drew (:class:`Run`), under the rules of the
+  torch release that made it; :func:`check` holds a description against a
+  checkpoint that did save some state; :func:`measure_draws` counts what a
+  piece of code draws.
 * :mod:`replay_sampler.core` -- the numpy-only replay core behind them.
 
 torch is imported on first use of a torch-facing name, so
@@ -31,6 +36,14 @@ _LAZY = {
     "replayable_random_split": "._split",
     "ReplayableSplit": "._split",
     "SplitRecord": "._split",
+    "Run": "._reconstruct",
+    "Split": "._reconstruct",
+    "Draws": "._reconstruct",
+    "Loader": "._reconstruct",
+    "States": "._reconstruct",
+    "reconstruct": "._reconstruct",
+    "check": "._reconstruct",
+    "measure_draws": "._reconstruct",
 }
 
 __all__ = ["MT19937State", "NotReachedError", "__version__", *sorted(_LAZY)]

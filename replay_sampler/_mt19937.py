@@ -290,6 +290,41 @@ class MT19937State:
             key[i] = (1812433253 * (prev ^ (prev >> 30)) + i) & 0xFFFFFFFF
         return cls(np.array(key, dtype=np.uint32), N)
 
+    @classmethod
+    def from_key_array(cls, key: Any) -> MT19937State:
+        """The reference ``init_by_array(key)`` seeding: what Python's
+        ``random.seed(int)`` and numpy's legacy array seeding use."""
+        words = [operator.index(w) & 0xFFFFFFFF for w in key]
+        if not words:
+            raise ValueError("key must hold at least one 32-bit word")
+        mt = MT19937State.from_seed(19650218).key.astype(np.uint64).tolist()
+        i, j = 1, 0
+        for _ in range(max(N, len(words))):
+            prev = mt[i - 1]
+            mt[i] = ((mt[i] ^ ((prev ^ (prev >> 30)) * 1664525)) + words[j] + j) & 0xFFFFFFFF
+            i, j = i + 1, j + 1
+            if i >= N:
+                mt[0], i = mt[N - 1], 1
+            if j >= len(words):
+                j = 0
+        for _ in range(N - 1):
+            prev = mt[i - 1]
+            mt[i] = ((mt[i] ^ ((prev ^ (prev >> 30)) * 1566083941)) - i) & 0xFFFFFFFF
+            i += 1
+            if i >= N:
+                mt[0], i = mt[N - 1], 1
+        mt[0] = 0x80000000
+        return cls(np.array(mt, dtype=np.uint32), N)
+
+    @classmethod
+    def from_python_seed(cls, seed: int) -> MT19937State:
+        """The state ``random.seed(seed)`` sets for an int seed (Python 3)."""
+        if isinstance(seed, bool) or not hasattr(type(seed), "__index__"):
+            raise TypeError(f"seed must be an integer, got {seed!r}")
+        n = abs(operator.index(seed))
+        words = [(n >> (32 * k)) & 0xFFFFFFFF for k in range(max(1, -(-n.bit_length() // 32)))]
+        return cls.from_key_array(words)
+
     # -- stepping ---------------------------------------------------------------
     def advance(self, draws: int) -> MT19937State:
         """The state after ``draws`` 32-bit draws, as if they had been made.

@@ -13,6 +13,7 @@ from torch.utils.data import Sampler
 
 from . import _draws
 from ._distance import NotReachedError, draws_between
+from ._emulate import randint_one_draw, randperm_one_pass
 from ._formats import TorchCPUState
 from ._mt19937 import MT19937State
 from ._torch import check_cpu_generator
@@ -141,6 +142,10 @@ class ReplayableRandomSampler(Sampler[int]):
             a per-epoch seed, exactly as ``RandomSampler`` does.
         draws_per_epoch: see above.
         first_epoch: the number the loop gives its first epoch.
+        torch_version: iterate as that torch release's ``RandomSampler`` did
+            (e.g. ``"1.8"``: a seed, then the permutation from the global
+            generator), so a run made with it can be continued; default the
+            installed torch.
     """
 
     data_source: Sized
@@ -155,6 +160,7 @@ class ReplayableRandomSampler(Sampler[int]):
         *,
         draws_per_epoch: int | tuple[int, int] | None = None,
         first_epoch: int = 0,
+        torch_version: str | None = None,
     ) -> None:
         self.data_source = data_source
         self.replacement = replacement
@@ -173,6 +179,17 @@ class ReplayableRandomSampler(Sampler[int]):
             check_cpu_generator(generator)
         self.draws_per_epoch = _check_stride(draws_per_epoch)
         self.first_epoch = _index(first_epoch, "first_epoch")
+        self.profile = _draws.TorchProfile.of(torch_version)
+        self._installed = _draws.TorchProfile.of(None)
+        if (
+            not self.replacement
+            and self._num_samples is not None
+            and not self.profile.sampler_trailing_randperm
+        ):
+            raise ValueError(
+                f"num_samples without replacement needs torch >= 1.11; {self.profile} "
+                "(torch_version) refused it"
+            )
 
         self._anchor: bytes | None = None  # jump generator at the first set_epoch
         self._epoch = self.first_epoch  # epoch being, or about to be, iterated
@@ -228,10 +245,16 @@ class ReplayableRandomSampler(Sampler[int]):
         if self.generator is None:
             self._sampler_start = _raw(torch.default_generator)
             self._note_pre_draws()
-            seed = int(torch.empty((), dtype=torch.int64).random_().item())
-            generator = torch.Generator()
-            generator.manual_seed(seed)
-            self._seed = seed
+            mode = self.profile.sampler_global_draws
+            if mode == "randperm":  # torch <= 1.6: straight from the global generator
+                generator, self._seed = torch.default_generator, None
+            else:
+                seed = int(torch.empty((), dtype=torch.int64).random_().item())
+                generator = torch.Generator()
+                generator.manual_seed(seed)
+                self._seed = seed
+                if mode == "seed+randperm" and not self.replacement:
+                    generator = torch.default_generator  # torch 1.7-1.8's bug
         else:
             generator = self.generator
             self._sampler_start = _raw(generator)
@@ -245,18 +268,33 @@ class ReplayableRandomSampler(Sampler[int]):
         if self.replacement:
             full, rest = divmod(total, _REPLACEMENT_CHUNK)
             return [_REPLACEMENT_CHUNK] * full + [rest]
+        if not self.profile.sampler_trailing_randperm:
+            return [n]
         full, rest = divmod(total, n)
         return [n] * full + [rest]
 
     def _draw_chunk(self, generator: torch.Generator, n: int, size: int) -> list[int]:
+        old, new = self.profile, self._installed
         if self.replacement:
+            if old.randint_wide_from > n >= new.randint_wide_from:  # torch < 2.7, one draw each
+                return self._emulated(generator, lambda s: randint_one_draw(s, n, size))
             return torch.randint(high=n, size=(size,), dtype=torch.int64, generator=generator).tolist()
+        if n >= _draws.RANDPERM_LARGE_N and new.randperm_two_pass and not old.randperm_two_pass:
+            return self._emulated(generator, lambda s: randperm_one_pass(s, n))[:size]
         return torch.randperm(n, generator=generator).tolist()[:size]
+
+    @staticmethod
+    def _emulated(generator: torch.Generator, draw: Any) -> list[int]:
+        """Run an older release's algorithm on the generator's state, moving it on."""
+        state = TorchCPUState(_raw(generator))
+        values, after = draw(state.mt)
+        _store(generator, state.replace(after).raw)
+        return values
 
     def _chunk_draws(self, n: int, size: int) -> int:
         if self.replacement:
-            return _draws.randint_draws(n, size) if size else 0
-        return _draws.randperm_draws(n)
+            return _draws.randint_draws(n, size, profile=self.profile) if size else 0
+        return _draws.randperm_draws(n, self.profile)
 
     def _stream(
         self,
@@ -274,7 +312,7 @@ class ReplayableRandomSampler(Sampler[int]):
         those in ``saved`` (index -> values) still hold unused samples, the
         others were used up and are skipped.
         """
-        record = self.generator is not None and live is self.generator
+        record = live is self._jump_generator()
         saved = saved or {}
         base = 0
         for index, size in enumerate(self._chunk_sizes(n)):
@@ -316,11 +354,28 @@ class ReplayableRandomSampler(Sampler[int]):
     def _jump_generator(self) -> torch.Generator:
         return torch.default_generator if self.generator is None else self.generator
 
+    def _shared_chunks(self) -> bool:
+        """Do the chunks come from a generator the loop also draws from?
+
+        Yes for an explicit generator and for torch <= 1.8's global
+        permutation; no for the private per-epoch generator of torch >= 1.9.
+        """
+        if self.generator is not None:
+            return True
+        mode = self.profile.sampler_global_draws
+        return mode == "randperm" or (mode == "seed+randperm" and not self.replacement)
+
     def _own_draws(self, n: int) -> int:
         """Draws one full epoch of this sampler takes from its jump generator."""
-        if self.generator is None:
-            return _draws.SEED_DRAWS
-        return sum(self._chunk_draws(n, size) for size in self._chunk_sizes(n))
+        body = sum(self._chunk_draws(n, size) for size in self._chunk_sizes(n))
+        if self.generator is not None:
+            return body
+        mode = self.profile.sampler_global_draws
+        if mode == "randperm":
+            return body
+        if mode == "seed+randperm" and not self.replacement:
+            return _draws.SEED_DRAWS + body
+        return _draws.SEED_DRAWS
 
     def _assumed_stride(self) -> int | tuple[int, int]:
         if self.draws_per_epoch is not None:
@@ -471,10 +526,11 @@ class ReplayableRandomSampler(Sampler[int]):
         reference = self._anchor if self._anchor is not None else _raw(self._jump_generator())
         generator = _private(_moved(reference, self._offset(e) + pre))
         n = len(self.data_source)
-        if self.generator is None:
+        if self.generator is None and self.profile.sampler_global_draws != "randperm":
             seed = int(torch.empty((), dtype=torch.int64).random_(generator=generator).item())
-            generator = torch.Generator()
-            generator.manual_seed(seed)
+            if not self._shared_chunks():
+                generator = torch.Generator()
+                generator.manual_seed(seed)
         out: list[int] = []
         for size in self._chunk_sizes(n):
             out.extend(self._draw_chunk(generator, n, size))
@@ -507,7 +563,7 @@ class ReplayableRandomSampler(Sampler[int]):
                 )
         start = self._epoch_start[1] if self._epoch_start and self._epoch_start[0] == self._epoch else None
         pending: list[dict[str, Any]] = []
-        if in_epoch and self.generator is not None:
+        if in_epoch and self._shared_chunks():
             recent = {index: (state, values) for index, state, values in self._recent}
             for index in self._pending(len(self.data_source), consumed, self._chunks_drawn):
                 if index not in recent:
@@ -630,7 +686,7 @@ class ReplayableRandomSampler(Sampler[int]):
             sd[key] = TorchCPUState.parse(value, f"state_dict['{key}']").raw
         if sd[KEY_GENERATOR_STATE] is None:
             raise ValueError(f"state_dict['{KEY_GENERATOR_STATE}'] must be a generator state")
-        if self.generator is None and sd[KEY_SAMPLER_START] is not None:
+        if not self._shared_chunks() and sd[KEY_SAMPLER_START] is not None:
             sd[KEY_EPOCH_SEED] = _index(sd[KEY_EPOCH_SEED], f"state_dict['{KEY_EPOCH_SEED}']")
         sd[KEY_PENDING] = self._validated_pending(sd, n)
         sd[KEY_DRAWS_PER_EPOCH] = _check_stride(sd[KEY_DRAWS_PER_EPOCH])
@@ -643,7 +699,7 @@ class ReplayableRandomSampler(Sampler[int]):
         if not isinstance(pending, (list, tuple)):
             raise ValueError(f"{name} must be a list, got {type(pending).__name__}")
         needed = self._pending(n, sd[KEY_CONSUMED], sd[KEY_CHUNKS_DRAWN])
-        if self.generator is None or sd[KEY_SAMPLER_START] is None:
+        if not self._shared_chunks() or sd[KEY_SAMPLER_START] is None:
             needed = []
         sizes = self._chunk_sizes(n)
         out: dict[int, tuple[bytes | None, list[int]]] = {}
@@ -671,7 +727,7 @@ class ReplayableRandomSampler(Sampler[int]):
         self._sampler_start, self._seed = sd[KEY_SAMPLER_START], sd[KEY_EPOCH_SEED]
         position, drawn = sd[KEY_CONSUMED], sd[KEY_CHUNKS_DRAWN]
         self._chunks_drawn = drawn
-        if self.generator is None:
+        if not self._shared_chunks():
             # the epoch's seed drives a private generator nothing else draws from
             sizes = self._chunk_sizes(n)
             used = 0
@@ -687,6 +743,6 @@ class ReplayableRandomSampler(Sampler[int]):
         for index, (state, values) in sorted(saved.items()):
             self._recent.append((index, state, values if self.replacement else None))
         yield from self._stream(
-            n, self.generator, position=position, drawn=drawn,
+            n, self._jump_generator(), position=position, drawn=drawn,
             saved={index: values for index, (_, values) in saved.items()},
         )
