@@ -23,6 +23,7 @@ import random
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 
 SEED = 1
@@ -196,7 +197,16 @@ def _spawn(role: str, folder: str) -> dict:
 def main() -> int:
     """Run the demo; 0 if the resumed run is bit-identical, 1 if not."""
     start = time.perf_counter()
-    print(__doc__.split("\n\n")[0].split(": ", 1)[1].strip(), "\n", flush=True)
+    print(
+        "replay-sampler demo: the original write-up's scenario, end to end\n"
+        f"  {SIZE} synthetic samples, random_split {list(FRACTIONS)}, a small MLP with dropout on "
+        f"the CPU,\n  batch {BATCH}, {EPOCHS} epochs; the checkpoint after each epoch holds the "
+        "model and optimizer only.\n"
+        f"  Then two fresh processes resume at the tenth epoch (index {RESUME}) from the epoch-"
+        f"{RESUME - 1} checkpoint:\n  one with ReplayableRandomSampler.set_epoch, one with the "
+        "write-up's model of the draws.\n",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory(prefix="replay-sampler-demo-") as folder:
         original = _spawn("original", folder)["losses"]
         replay = _spawn("replay", folder)
@@ -212,11 +222,14 @@ def main() -> int:
     train_size = split_lengths(SIZE, FRACTIONS)[0]
     naive = int(FRACTIONS[0] * SIZE)
     print()
-    print(f"The loop draws {replay['draws_per_epoch']:,} words per epoch from the global generator "
-          "(2 + 2 for the shuffled loader's base seed and sampler seed, 2 for the test loader's "
-          "base seed, the rest dropout), measured with a dry run.  The write-up's model "
-          f"counts one randperm({naive}) = {naive - 1:,} draws per epoch -- and random_split "
-          f"of {SIZE} by {list(FRACTIONS)} gives {train_size} training samples, not {naive}.")
+    print(textwrap.fill(
+        f"The loop draws {replay['draws_per_epoch']:,} words per epoch from the global generator "
+        "(2 + 2 for the shuffled loader's base seed and sampler seed, 2 for the test loader's "
+        "base seed, the rest dropout), measured with a dry run. The write-up's model "
+        f"counts one randperm({naive}) = {naive - 1:,} draws per epoch -- and random_split "
+        f"of {SIZE} by {list(FRACTIONS)} gives {train_size} training samples, not {naive}.",
+        width=100,
+    ))
     print()
     header = f"{'epoch':>5}  {'uninterrupted train / test loss':<33}  {'resumed with replay_sampler':<43}  resumed with the write-up's model"
     print(header)

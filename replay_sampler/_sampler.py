@@ -40,6 +40,7 @@ KEY_EPOCH_START = "epoch_start_state"
 KEY_GENERATOR_STATE = "generator_state"
 KEY_ANCHOR = "anchor_state"
 KEY_DRAWS_PER_EPOCH = "draws_per_epoch"
+KEY_TORCH_VERSION = "torch_version"
 
 _GLOBAL, _EXPLICIT = "global", "explicit"
 _REPLACEMENT_CHUNK = 32
@@ -595,6 +596,7 @@ class ReplayableRandomSampler(Sampler[int]):
             KEY_GENERATOR_STATE: _tensor(_raw(self._jump_generator())),
             KEY_ANCHOR: _tensor(self._anchor) if self._anchor is not None else None,
             KEY_DRAWS_PER_EPOCH: self.draws_per_epoch,
+            KEY_TORCH_VERSION: self._profile_name(),
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -626,6 +628,9 @@ class ReplayableRandomSampler(Sampler[int]):
         self._chunk, self._chunks_drawn = None, sd[KEY_CHUNKS_DRAWN]
         self._sampler_start, self._seed = sd[KEY_SAMPLER_START], sd[KEY_EPOCH_SEED]
 
+    def _profile_name(self) -> str:
+        return "{}.{}".format(*self.profile.version)
+
     def _validated(self, state_dict: Any) -> dict[str, Any]:
         if not isinstance(state_dict, dict):
             raise TypeError(f"state_dict must be a dict, got {type(state_dict).__name__}")
@@ -642,7 +647,7 @@ class ReplayableRandomSampler(Sampler[int]):
                     KEY_FIRST_EPOCH, KEY_EPOCH, KEY_CONSUMED, KEY_CHUNKS_DRAWN, KEY_PENDING,
                     KEY_EPOCH_SEED,
                     KEY_SAMPLER_START, KEY_EPOCH_START, KEY_GENERATOR_STATE, KEY_ANCHOR,
-                    KEY_DRAWS_PER_EPOCH)
+                    KEY_DRAWS_PER_EPOCH, KEY_TORCH_VERSION)
         missing = [k for k in required if k not in state_dict]
         if missing:
             raise ValueError(f"state_dict lacks {', '.join(repr(k) for k in missing)}")
@@ -654,7 +659,8 @@ class ReplayableRandomSampler(Sampler[int]):
                 f"sampler's data_source has {n}"
             )
         for key, mine in ((KEY_NUM_SAMPLES, self.num_samples), (KEY_REPLACEMENT, self.replacement),
-                          (KEY_FIRST_EPOCH, self.first_epoch)):
+                          (KEY_FIRST_EPOCH, self.first_epoch),
+                          (KEY_TORCH_VERSION, self._profile_name())):
             if sd[key] != mine:
                 raise ValueError(f"state_dict has {key}={sd[key]!r}; this sampler has {mine!r}")
         here = _GLOBAL if self.generator is None else _EXPLICIT

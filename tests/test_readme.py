@@ -2,6 +2,10 @@
 
 import pathlib
 import re
+import warnings
+
+import torch
+from torch.utils.data import DataLoader, random_split
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -12,8 +16,29 @@ def _blocks(lang: str) -> list[str]:
 
 
 def test_readme_example_runs():
-    """The first python block of the README executes without error."""
-    exec(compile(_blocks("python")[0], "README.md", "exec"), {})
+    """The first python block of the README executes without error or warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        exec(compile(_blocks("python")[0], "README.md", "exec"), {})
+
+
+def test_readme_example_resumes_the_uninterrupted_run():
+    """The example's epochs 9-11 are those of the same loop run uninterrupted with shuffle=True."""
+    namespace: dict = {}
+    code = _blocks("python")[0].replace(
+        "train_batches, test_batches = list(loaders[0]), list(loaders[1])",
+        "seen.append([b.tolist() for b in loaders[0]]); list(loaders[1])",
+    )
+    namespace["seen"] = seen = []
+    exec(compile(code, "README.md", "exec"), namespace)
+    torch.manual_seed(1)
+    train, test = random_split(range(1806), [0.8, 0.2])
+    loaders = DataLoader(train, batch_size=64, shuffle=True), DataLoader(test, batch_size=64)
+    full = []
+    for _ in range(12):
+        full.append([b.tolist() for b in loaders[0]])
+        list(loaders[1])
+    assert seen == full[9:]
 
 
 def test_ci_runs_the_readme_test_command():
