@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._mt19937 import MT19937State, _check_draws
+from ._checks import count as _check_draws
+from ._mt19937 import MT19937State
 
 #: Draws generated per scan step; ~4 MB of outputs.
 _CHUNK = 1 << 20

@@ -9,11 +9,13 @@ without importing torch.
 from __future__ import annotations
 
 import importlib.metadata
-import math
 import operator
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
+
+from ._checks import count as _count
 
 #: ``randperm(n)`` takes the two-pass path (2 draws per element) from this n on
 #: (``n < 2**32 // 20`` is the condition for the one-draw path), torch >= 2.6.
@@ -27,15 +29,6 @@ SEED_DRAWS = 2
 _WIDE_DTYPES = {"int64", "long", "float64", "double", "float32", "float", "float16",
                 "half", "bfloat16", "uint64"}
 _DOUBLE_DTYPES = {"float64", "double"}
-
-
-def _count(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not hasattr(type(value), "__index__"):
-        raise TypeError(f"{name} must be a non-negative integer, got {value!r}")
-    v = operator.index(value)
-    if v < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {v}")
-    return v
 
 
 def _numel(size: Any) -> int:

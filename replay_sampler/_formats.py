@@ -92,13 +92,17 @@ class TorchCPUState:
 
     @classmethod
     def fresh(cls, seed: int, mt: MT19937State) -> TorchCPUState:
-        """A state as ``manual_seed(seed)`` leaves it, with ``mt`` in place."""
+        """``manual_seed(seed)``'s layout (seed recorded, empty normal caches)
+        holding ``mt``: byte for byte what torch has after seeding and then
+        drawing up to ``mt`` (``mt`` need not come from ``seed``)."""
+        seeded = MT19937State.from_seed(seed)
         head = np.zeros(1, dtype=_HEADER)
         head["seed"] = operator.index(seed) & 0xFFFFFFFFFFFFFFFF
         head["seeded"] = 1
         head["left"] = 1
-        raw = head.tobytes() + bytes(TORCH_STATE_SIZE - _HEADER.itemsize)
-        return cls(raw).replace(mt, fresh=True)
+        head["state"] = seeded.key.astype(np.uint64)
+        base = cls(head.tobytes() + bytes(TORCH_STATE_SIZE - _HEADER.itemsize))
+        return base.replace(mt)
 
     @property
     def seed(self) -> int:
@@ -110,18 +114,17 @@ class TorchCPUState:
         left = int.from_bytes(self.raw[8:12], "little", signed=True)
         return MT19937State._trusted(words.astype(np.uint32), N + 1 - left)
 
-    def replace(self, mt: MT19937State, *, fresh: bool = False) -> TorchCPUState:
+    def replace(self, mt: MT19937State) -> TorchCPUState:
         """The same state with the MT19937 part replaced by ``mt``."""
         if mt.pos == 0:
             raise ValueError(
                 "an MT19937 state at pos 0 has no torch equivalent (torch keeps "
                 "1 <= left <= 624, i.e. pos >= 1); advance it by at least one draw first"
             )
-        if not fresh and mt == self.mt:
+        if mt == self.mt:
             return self  # unchanged: keep every byte, `next` included
         left = (N + 1 - mt.pos).to_bytes(4, "little", signed=True)
-        # torch's own drawing leaves next == pos; manual_seed leaves next == 0.
-        nxt = (0 if fresh else mt.pos).to_bytes(8, "little")
+        nxt = mt.pos.to_bytes(8, "little")  # torch's own drawing leaves next == pos
         words = mt.key.astype("<u8").tobytes()
         end = _STATE_OFFSET + 8 * N
         return TorchCPUState(self.raw[:8] + left + self.raw[12:16] + nxt + words + self.raw[end:])

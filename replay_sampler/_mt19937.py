@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from . import _gf2
+from ._checks import count as _check_draws
 
 N = 624
 M = 397
@@ -199,18 +200,6 @@ def jump_blocks(key: np.ndarray, blocks: int) -> np.ndarray:
     if blocks < JUMP_MIN_BLOCKS:
         return regenerate(key, blocks)
     return _evaluate(_gf2.x_power_mod_p(N * blocks - 1), key)
-
-
-def _check_draws(draws: Any, name: str = "draws") -> int:
-    if isinstance(draws, bool) or not hasattr(type(draws), "__index__"):
-        raise TypeError(
-            f"{name} must be a non-negative integer, got {draws!r} "
-            f"(type {type(draws).__name__})"
-        )
-    value = operator.index(draws)
-    if value < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {value}")
-    return value
 
 
 @dataclass(frozen=True, eq=False)

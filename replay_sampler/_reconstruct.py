@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from . import __version__
+from ._checks import draws_to_epoch, integer
 from ._distance import NotReachedError
 from ._draws import SEED_DRAWS, TorchProfile, randint_draws, randperm_draws
 from ._formats import TorchCPUState
@@ -47,12 +48,7 @@ LIMITS = (
 
 
 def _count(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not hasattr(type(value), "__index__"):
-        raise TypeError(f"{name} must be an integer >= 0, got {value!r}")
-    v = int(value)
-    if v < 0:
-        raise ValueError(f"{name} must be an integer >= 0, got {v}")
-    return v
+    return integer(value, name, 0)
 
 
 def _which(value: Any, name: str) -> str:
@@ -281,12 +277,8 @@ class Run:
     def torch_draws_before(self, epoch: int) -> int:
         """Global torch draws from the seed to the start of ``epoch``."""
         e = self._epoch(epoch)
-        k = e - self.first_epoch
-        if k == 0:
-            return self.prologue_draws()
-        first = self.epoch_torch_draws(self.first_epoch)
-        later = self.epoch_torch_draws(self.first_epoch + 1)
-        return self.prologue_draws() + first + (k - 1) * later
+        per_epoch = (self.epoch_torch_draws(self.first_epoch), self.epoch_torch_draws(self.first_epoch + 1))
+        return self.prologue_draws() + draws_to_epoch(per_epoch, e - self.first_epoch)
 
     def _epoch(self, epoch: Any) -> int:
         e = _count(epoch, "epoch")
@@ -442,9 +434,8 @@ def reconstruct(run: Run, epoch: int) -> States:
     k = e - run.first_epoch
     torch_state = numpy_state = random_state = None
     if "torch" in run.seeded:
-        seeded = MT19937State.from_seed(run.seed)
-        fresh = TorchCPUState.fresh(run.seed, seeded)  # as manual_seed leaves it
-        torch_state = fresh.replace(seeded.advance(run.torch_draws_before(e))).raw
+        advanced = MT19937State.from_seed(run.seed).advance(run.torch_draws_before(e))
+        torch_state = TorchCPUState.fresh(run.seed, advanced).raw
     if "numpy" in run.seeded:
         numpy_state = MT19937State.from_seed(run.seed).advance(k * run.numpy_epoch_draws)
         numpy_state = ("MT19937", [int(v) for v in numpy_state.key], numpy_state.pos, 0, 0.0)

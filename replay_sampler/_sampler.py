@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch.utils.data import Sampler
 
-from . import _draws
+from . import _checks, _draws
 from ._distance import NotReachedError, draws_between
 from ._emulate import randint_one_draw, randperm_one_pass
 from ._formats import TorchCPUState
@@ -75,25 +75,11 @@ def _private(raw: bytes) -> torch.Generator:
 
 
 def _index(value: Any, name: str, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not hasattr(type(value), "__index__"):
-        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    v = operator.index(value)
-    if v < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {v}")
-    return v
+    return _checks.integer(value, name, minimum)
 
 
 def _check_stride(value: Any) -> int | tuple[int, int] | None:
-    if value is None:
-        return None
-    if isinstance(value, tuple):
-        if len(value) != 2:
-            raise ValueError(
-                "draws_per_epoch must be an int or a (first_epoch, later_epochs) pair, "
-                f"got a tuple of {len(value)}"
-            )
-        return (_index(value[0], "draws_per_epoch[0]"), _index(value[1], "draws_per_epoch[1]"))
-    return _index(value, "draws_per_epoch")
+    return None if value is None else _checks.stride(value)
 
 
 def _tensor(raw: bytes) -> torch.Tensor:
@@ -391,11 +377,7 @@ class ReplayableRandomSampler(Sampler[int]):
 
     def _offset(self, epoch: int) -> int:
         """Draws from the reference point to the start of ``epoch``."""
-        k = epoch - self.first_epoch
-        stride = self._assumed_stride()
-        if isinstance(stride, tuple):
-            return 0 if k == 0 else stride[0] + (k - 1) * stride[1]
-        return k * stride
+        return _checks.draws_to_epoch(self._assumed_stride(), epoch - self.first_epoch)
 
     def _landing(self, epoch: int) -> int:
         """Where a jump to ``epoch`` lands, in draws from the reference point.
@@ -632,26 +614,11 @@ class ReplayableRandomSampler(Sampler[int]):
         return "{}.{}".format(*self.profile.version)
 
     def _validated(self, state_dict: Any) -> dict[str, Any]:
-        if not isinstance(state_dict, dict):
-            raise TypeError(f"state_dict must be a dict, got {type(state_dict).__name__}")
-        kind = state_dict.get(KEY_KIND)
-        if kind != STATE_KIND:
-            raise ValueError(f"state_dict['{KEY_KIND}'] must be {STATE_KIND!r}, got {kind!r}")
-        version = state_dict.get(KEY_VERSION)
-        if version != STATE_VERSION:
-            raise ValueError(
-                f"state_dict has format version {version!r}; this replay_sampler reads "
-                f"version {STATE_VERSION}"
-            )
         required = (KEY_DATASET_SIZE, KEY_NUM_SAMPLES, KEY_REPLACEMENT, KEY_GENERATOR,
                     KEY_FIRST_EPOCH, KEY_EPOCH, KEY_CONSUMED, KEY_CHUNKS_DRAWN, KEY_PENDING,
-                    KEY_EPOCH_SEED,
-                    KEY_SAMPLER_START, KEY_EPOCH_START, KEY_GENERATOR_STATE, KEY_ANCHOR,
-                    KEY_DRAWS_PER_EPOCH, KEY_TORCH_VERSION)
-        missing = [k for k in required if k not in state_dict]
-        if missing:
-            raise ValueError(f"state_dict lacks {', '.join(repr(k) for k in missing)}")
-        sd = dict(state_dict)
+                    KEY_EPOCH_SEED, KEY_SAMPLER_START, KEY_EPOCH_START, KEY_GENERATOR_STATE,
+                    KEY_ANCHOR, KEY_DRAWS_PER_EPOCH, KEY_TORCH_VERSION)
+        sd = _checks.state_header(state_dict, STATE_KIND, STATE_VERSION, required)
         n = len(self.data_source)
         if sd[KEY_DATASET_SIZE] != n:
             raise ValueError(

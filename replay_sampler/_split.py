@@ -13,6 +13,7 @@ import torch
 from torch import default_generator
 from torch.utils.data import Dataset, Subset
 
+from ._checks import state_header
 from ._formats import TorchCPUState
 from ._torch import check_cpu_generator
 
@@ -85,15 +86,8 @@ class SplitRecord:
 
     @classmethod
     def from_dict(cls, record: Any) -> SplitRecord:
-        if not isinstance(record, dict):
-            raise TypeError(f"record must be a dict from SplitRecord.to_dict(), got {type(record).__name__}")
-        if record.get("kind") != SPLIT_KIND:
-            raise ValueError(f"record['kind'] must be {SPLIT_KIND!r}, got {record.get('kind')!r}")
-        if record.get("version") != SPLIT_VERSION:
-            raise ValueError(
-                f"record has format version {record.get('version')!r}; this replay_sampler "
-                f"reads version {SPLIT_VERSION}"
-            )
+        record = state_header(record, SPLIT_KIND, SPLIT_VERSION,
+                              ("dataset_size", "lengths", "generator_state"), name="record")
         size, lengths = record.get("dataset_size"), record.get("lengths")
         if not isinstance(size, int) or size < 0:
             raise ValueError(f"record['dataset_size'] must be an integer >= 0, got {size!r}")

@@ -10,7 +10,8 @@ import torch
 
 from . import _distance
 from ._formats import TorchCPUState
-from ._mt19937 import MT19937State, _check_draws
+from ._checks import count as _check_draws
+from ._mt19937 import MT19937State
 
 
 def check_cpu_generator(generator: Any, name: str = "generator") -> torch.Generator:

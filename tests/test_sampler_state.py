@@ -83,7 +83,7 @@ def test_mid_epoch_resume_yields_the_rest_of_the_epoch(n, seed, cfg, epoch, batc
 def test_resume_counts_consumed_samples_when_workers_prefetch():
     """With workers the sampler runs ahead; samples_consumed says how far the loop got."""
     data = Indices(200)
-    runs = {}
+    runs, saved = {}, None
     for mode in ("full", "resume"):
         torch.manual_seed(0)
         sampler = ReplayableRandomSampler(data)
