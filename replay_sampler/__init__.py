@@ -12,6 +12,10 @@ an uninterrupted run had.
   torch release that made it; :func:`check` holds a description against a
   checkpoint that did save some state; :func:`measure_draws` counts what a
   piece of code draws.
+* :class:`ReplayableDistributedSampler` -- ``DistributedSampler`` with jumps,
+  mid-epoch and elastic (changed world size) resume; :func:`worker_seeds`,
+  :func:`loader_base_seed`, :func:`epoch_base_seed` -- the seeds DataLoader
+  workers got in any epoch.
 * :mod:`replay_sampler.core` -- the numpy-only replay core behind them.
 
 torch is imported on first use of a torch-facing name, so
@@ -44,6 +48,11 @@ _LAZY = {
     "reconstruct": "._reconstruct",
     "check": "._reconstruct",
     "measure_draws": "._reconstruct",
+    "ReplayableDistributedSampler": "._distributed",
+    "WorkerSeeds": "._workers",
+    "worker_seeds": "._workers",
+    "loader_base_seed": "._workers",
+    "epoch_base_seed": "._workers",
 }
 
 __all__ = ["MT19937State", "NotReachedError", "__version__", *sorted(_LAZY)]
