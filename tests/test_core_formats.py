@@ -168,3 +168,11 @@ def test_torch_state_parser_exposes_seed():
     """TorchCPUState reads the recorded seed."""
     raw = torch.Generator().manual_seed(12345).get_state()
     assert TorchCPUState.parse(raw).seed == 12345
+
+
+@given(seeds, st.integers(0, 3000))
+def test_to_torch_with_a_seed_continues_like_torch(seed, draws):
+    """to_torch(seed=) of a state k draws after manual_seed is torch's state after those draws."""
+    gen = torch.Generator().manual_seed(seed)
+    torch.randperm(draws + 1, generator=gen)
+    assert MT19937State.from_seed(seed).advance(draws).to_torch(seed=seed) == gen.get_state().numpy().tobytes()
