@@ -193,6 +193,7 @@ class ReplayableRandomSampler(Sampler[int]):
         self._pre_draws: int | None = None
         self._measured: list[int] = []
         self._stride_warned = False
+        self._iterations = 0  # epochs begun in this process
 
     # -- torch's RandomSampler surface -------------------------------------------
     @property
@@ -223,6 +224,7 @@ class ReplayableRandomSampler(Sampler[int]):
             self._epoch_start = None
         self._pinned = False
         self._started = self._epoch
+        self._iterations += 1
         self._chunk, self._chunks_drawn = None, 0
         self._recent.clear()
         resume, self._resume = self._resume, None
@@ -369,10 +371,13 @@ class ReplayableRandomSampler(Sampler[int]):
             return self.draws_per_epoch
         return self._own_draws(len(self.data_source)) + _draws.SEED_DRAWS
 
-    def _stride_of(self, epoch_offset: int) -> int:
+    def _stride_now(self) -> int:
+        """Draws assumed for the epoch just iterated: a ``(first, later)`` stride's
+        first count belongs to the first epoch a process iterates (its fresh
+        loader's one-time draws), whatever that epoch's number."""
         stride = self._assumed_stride()
         if isinstance(stride, tuple):
-            return stride[0] if epoch_offset == 0 else stride[1]
+            return stride[0] if self._iterations == 1 else stride[1]
         return stride
 
     def _offset(self, epoch: int) -> int:
@@ -436,10 +441,10 @@ class ReplayableRandomSampler(Sampler[int]):
         if resume is None or resume[KEY_CONSUMED] < resume[KEY_NUM_SAMPLES]:
             return
         self._resume = None
-        if self.generator is not None:
+        if self._shared_chunks():
             n = len(self.data_source)
             for size in self._chunk_sizes(n)[resume[KEY_CHUNKS_DRAWN] :]:
-                self._draw_chunk(self.generator, n, size)
+                self._draw_chunk(self._jump_generator(), n, size)
 
     def _note_pre_draws(self) -> None:
         """Measure the draws between set_epoch and the sampler's first draw."""
@@ -456,7 +461,7 @@ class ReplayableRandomSampler(Sampler[int]):
         """In an uninterrupted run: did the epoch just finished draw what we assume?"""
         if self._stride_warned or self._epoch_start is None or self._epoch_start[0] != self._started:
             return
-        assumed = self._stride_of(self._started - self.first_epoch)
+        assumed = self._stride_now()
         begin, end = _mt(self._epoch_start[1]), _mt(current)
         if begin.advance(assumed).same_stream(end):
             self._measured.append(assumed)

@@ -369,3 +369,28 @@ def test_iteration_is_as_light_as_random_sampler():
     next(it)
     assert sampler._yielded() == 1
     assert sum(1 for _ in it) == 9_999 and sampler._yielded() == 10_000
+
+
+def test_persistent_workers_resume_without_false_alarms():
+    """A resumed persistent-worker loop matches torch and raises no stride warning."""
+    data = Indices(40)
+
+    def loop(ours, start, epochs):
+        torch.manual_seed(6)
+        sampler = ReplayableRandomSampler(data) if ours else RandomSampler(data)
+        loader = DataLoader(data, sampler=sampler, batch_size=8, num_workers=2, persistent_workers=True)
+        if ours:
+            sampler.draws_per_epoch = draws_per_epoch(loader)
+        out = []
+        for epoch in range(start, epochs):
+            if ours:
+                sampler.set_epoch(epoch)
+            out.append(([b.tolist() for b in loader], torch.get_rng_state()))
+        return out
+
+    full = loop(False, 0, 6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        resumed = loop(True, 3, 6)
+    for (a, sa), (b, sb) in zip(full[3:], resumed):
+        assert a == b and torch.equal(sa, sb)
