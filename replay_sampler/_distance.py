@@ -7,8 +7,9 @@ import numpy as np
 from ._checks import count as _check_draws
 from ._mt19937 import MT19937State
 
-#: Draws generated per scan step; ~4 MB of outputs.
-_CHUNK = 1 << 20
+#: Draws generated per scan step: small first, so short distances are cheap,
+#: then up to ~4 MB of outputs at a time.
+_FIRST_CHUNK, _CHUNK = 1 << 10, 1 << 20
 #: Outputs of ``b`` matched before a candidate is checked as a whole state.
 _SIGNATURE = 4
 
@@ -37,8 +38,10 @@ def draws_between(a: MT19937State, b: MT19937State, limit: int) -> int:
     state = a
     tail = np.empty(0, dtype=np.uint32)  # last outputs of the previous chunk
     produced = 0  # outputs of a generated so far
+    chunk = _FIRST_CHUNK
     while produced - len(tail) <= limit:
-        fresh, state = state.random_raw(min(_CHUNK, limit + _SIGNATURE - produced))
+        fresh, state = state.random_raw(min(chunk, limit + _SIGNATURE - produced))
+        chunk = min(2 * chunk, _CHUNK)
         outputs = np.concatenate([tail, fresh])
         first = produced - len(tail)  # draws from a to outputs[0]
         produced += len(fresh)

@@ -8,6 +8,7 @@ without importing torch.
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import operator
 import math
@@ -45,6 +46,14 @@ def _dtype_name(dtype: Any) -> str:
     return str(dtype).removeprefix("torch.")
 
 
+@functools.cache
+def _installed_torch() -> str:
+    try:
+        return importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover
+        raise ValueError("torch is not installed; pass torch_version explicitly") from None
+
+
 @dataclass(frozen=True, order=True)
 class TorchProfile:
     """The rules a given torch release follows when it draws.
@@ -61,10 +70,7 @@ class TorchProfile:
         if isinstance(version, TorchProfile):
             return version
         if version is None:
-            try:
-                version = importlib.metadata.version("torch")
-            except importlib.metadata.PackageNotFoundError:  # pragma: no cover
-                raise ValueError("torch is not installed; pass torch_version explicitly") from None
+            version = _installed_torch()
         if isinstance(version, tuple) and len(version) >= 2:
             major, minor = (_count(v, "torch_version") for v in version[:2])
         elif isinstance(version, str):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import operator
 import warnings
+import weakref
 from collections import deque
 from collections.abc import Iterator, Sized
 from typing import Any
@@ -68,6 +70,11 @@ def _moved(raw: bytes, draws: int) -> bytes:
     return state.replace(state.mt.advance(draws)).raw
 
 
+def _same(a: MT19937State, b: MT19937State) -> bool:
+    """Same stream; the exact comparison first, as it is the usual case and cheap."""
+    return a == b or a.same_stream(b)
+
+
 def _private(raw: bytes) -> torch.Generator:
     gen = torch.Generator()
     _store(gen, raw)
@@ -84,6 +91,21 @@ def _check_stride(value: Any) -> int | tuple[int, int] | None:
 
 def _tensor(raw: bytes) -> torch.Tensor:
     return torch.frombuffer(bytearray(raw), dtype=torch.uint8)
+
+
+class _Progress:
+    """Where the running iteration is: the current chunk's iterator over its
+    unused values, which global position it started at, and its length."""
+
+    __slots__ = ("base", "it", "length", "__weakref__")
+
+    def __init__(self) -> None:
+        self.base, self.it, self.length = 0, None, 0
+
+    def count(self) -> int:
+        if self.it is None:
+            return self.base + self.length
+        return self.base + self.length - operator.length_hint(self.it)
 
 
 class ReplayableRandomSampler(Sampler[int]):
@@ -185,7 +207,8 @@ class ReplayableRandomSampler(Sampler[int]):
         self._epoch_start: tuple[int, bytes] | None = None  # (epoch, state at its set_epoch)
         self._sampler_start: bytes | None = None  # before the epoch's first sampler draw
         self._seed: int | None = None  # the epoch's seed (global generator)
-        self._chunk: tuple[int, Iterator[int], int] | None = None  # base, iterator, length
+        self._progress: weakref.ref[_Progress] | None = None  # the running iteration's
+        self._handed_out = 0  # indices handed out by the last iteration, once it ended
         self._chunks_drawn = 0
         # the last chunks drawn from an explicit generator: (index, state before, values)
         self._recent: deque[tuple[int, bytes | None, list[int] | None]] = deque(maxlen=_KEEP_CHUNKS)
@@ -225,31 +248,43 @@ class ReplayableRandomSampler(Sampler[int]):
         self._pinned = False
         self._started = self._epoch
         self._iterations += 1
-        self._chunk, self._chunks_drawn = None, 0
+        self._chunks_drawn, self._handed_out = 0, 0
         self._recent.clear()
+        # Progress lives in this generator's frame; the sampler holds it weakly, so
+        # an abandoned iteration frees its permutation as RandomSampler's does.
+        progress = _Progress()
+        self._progress = weakref.ref(progress)
         resume, self._resume = self._resume, None
         if resume is not None and resume[KEY_EPOCH] == self._epoch:
-            yield from self._resumed(resume, n)
-            return
-        if self.generator is None:
-            self._sampler_start = _raw(torch.default_generator)
-            self._note_pre_draws()
-            mode = self.profile.sampler_global_draws
-            if mode == "randperm":  # torch <= 1.6: straight from the global generator
-                generator, self._seed = torch.default_generator, None
-            else:
-                seed = int(torch.empty((), dtype=torch.int64).random_().item())
-                generator = torch.Generator()
-                generator.manual_seed(seed)
-                self._seed = seed
-                if mode == "seed+randperm" and not self.replacement:
-                    generator = torch.default_generator  # torch 1.7-1.8's bug
+            chunks = self._resumed(resume, n, progress)
         else:
-            generator = self.generator
-            self._sampler_start = _raw(generator)
+            chunks = self._chunks(n, self._begin_epoch(), progress)
+        try:
+            # one generator frame per index, as in RandomSampler's `yield from list`
+            yield from itertools.chain.from_iterable(chunks)
+        finally:
+            self._handed_out = progress.count()
+
+    def _begin_epoch(self) -> torch.Generator:
+        """Draw what RandomSampler draws before its permutation; return the
+        generator the permutation comes from."""
+        if self.generator is not None:
+            self._sampler_start = _raw(self.generator)
             self._note_pre_draws()
             self._seed = None
-        yield from self._stream(n, generator)
+            return self.generator
+        self._sampler_start = _raw(torch.default_generator)
+        self._note_pre_draws()
+        mode = self.profile.sampler_global_draws
+        if mode == "randperm":  # torch <= 1.6: straight from the global generator
+            self._seed = None
+            return torch.default_generator
+        self._seed = int(torch.empty((), dtype=torch.int64).random_().item())
+        if mode == "seed+randperm" and not self.replacement:
+            return torch.default_generator  # torch 1.7-1.8's bug
+        generator = torch.Generator()
+        generator.manual_seed(self._seed)
+        return generator
 
     # -- the draws, chunk by chunk, exactly as RandomSampler makes them -----------
     def _chunk_sizes(self, n: int) -> list[int]:
@@ -270,7 +305,7 @@ class ReplayableRandomSampler(Sampler[int]):
             return torch.randint(high=n, size=(size,), dtype=torch.int64, generator=generator).tolist()
         if n >= _draws.RANDPERM_LARGE_N and new.randperm_two_pass and not old.randperm_two_pass:
             return self._emulated(generator, lambda s: randperm_one_pass(s, n))[:size]
-        return torch.randperm(n, generator=generator).tolist()[:size]
+        return torch.randperm(n, generator=generator)[:size].tolist()
 
     @staticmethod
     def _emulated(generator: torch.Generator, draw: Any) -> list[int]:
@@ -285,27 +320,32 @@ class ReplayableRandomSampler(Sampler[int]):
             return _draws.randint_draws(n, size, profile=self.profile) if size else 0
         return _draws.randperm_draws(n, self.profile)
 
-    def _stream(
+    def _chunks(
         self,
         n: int,
         live: torch.Generator,
+        progress: _Progress,
         *,
         position: int = 0,
         drawn: int = 0,
         saved: dict[int, list[int]] | None = None,
-    ) -> Iterator[int]:
-        """Yield the epoch from sample ``position`` on.
+    ) -> Iterator[Iterator[int]]:
+        """The epoch from sample ``position`` on, one iterator per chunk, each
+        chunk drawn only when the previous one is used up -- as RandomSampler
+        draws its permutations.
 
-        Chunks from index ``drawn`` on are drawn from ``live`` as RandomSampler
-        draws them.  Chunks below ``drawn`` were drawn before a checkpoint:
-        those in ``saved`` (index -> values) still hold unused samples, the
-        others were used up and are skipped.
+        Chunks from index ``drawn`` on are drawn from ``live``.  Chunks below
+        ``drawn`` were drawn before a checkpoint: those in ``saved`` (index ->
+        values) still hold unused samples, the others were used up and are
+        skipped.
         """
         record = live is self._jump_generator()
         saved = saved or {}
+        progress.base, progress.length = position, 0
         base = 0
         for index, size in enumerate(self._chunk_sizes(n)):
             end = base + size
+            progress.it = None  # let the used-up chunk go before the next is drawn
             if index < drawn:
                 if index not in saved:
                     base = end
@@ -318,10 +358,12 @@ class ReplayableRandomSampler(Sampler[int]):
                     self._recent.append((index, before, values if self.replacement else None))
             self._chunks_drawn = max(self._chunks_drawn, index + 1)
             skip = max(0, position - base)
-            it = iter(values[skip:] if skip else values)
-            self._chunk = (base + skip, it, size - skip)
-            yield from it
+            progress.base, progress.length = base + skip, size - skip
+            progress.it = iter(values[skip:] if skip else values)
+            del values
+            yield progress.it
             base = end
+        progress.it = None
 
     def _pending(self, n: int, position: int, drawn: int) -> list[int]:
         """Indices of the drawn chunks that still hold samples at ``position``."""
@@ -334,10 +376,8 @@ class ReplayableRandomSampler(Sampler[int]):
 
     def _yielded(self) -> int:
         """Indices handed out so far in the current epoch."""
-        if self._chunk is None:
-            return 0
-        base, it, length = self._chunk
-        return base + length - operator.length_hint(it)
+        progress = self._progress() if self._progress is not None else None
+        return progress.count() if progress is not None else self._handed_out
 
     # -- jumping ------------------------------------------------------------------
     def _jump_generator(self) -> torch.Generator:
@@ -448,12 +488,14 @@ class ReplayableRandomSampler(Sampler[int]):
 
     def _note_pre_draws(self) -> None:
         """Measure the draws between set_epoch and the sampler's first draw."""
-        if self._epoch_start is None or self._sampler_start is None:
+        if self._pre_draws is not None or self._epoch_start is None or self._sampler_start is None:
+            return  # measured once: the loop does the same before the sampler every epoch
+        begin, end = _mt(self._epoch_start[1]), _mt(self._sampler_start)
+        if _same(begin.advance(_draws.SEED_DRAWS), end):  # the usual: one base seed
+            self._pre_draws = _draws.SEED_DRAWS
             return
         try:
-            self._pre_draws = draws_between(
-                _mt(self._epoch_start[1]), _mt(self._sampler_start), 10**5
-            )
+            self._pre_draws = draws_between(begin, end, 10**5)
         except NotReachedError:
             self._pre_draws = None
 
@@ -463,7 +505,7 @@ class ReplayableRandomSampler(Sampler[int]):
             return
         assumed = self._stride_now()
         begin, end = _mt(self._epoch_start[1]), _mt(current)
-        if begin.advance(assumed).same_stream(end):
+        if _same(begin.advance(assumed), end):
             self._measured.append(assumed)
             return
         limit = max(_STRIDE_SCAN_MIN, 10 * assumed)
@@ -612,7 +654,7 @@ class ReplayableRandomSampler(Sampler[int]):
         else:  # all samples used: the next epoch follows on
             self._pinned, self._started = False, epoch
         self._resume = sd if began else None
-        self._chunk, self._chunks_drawn = None, sd[KEY_CHUNKS_DRAWN]
+        self._progress, self._handed_out, self._chunks_drawn = None, 0, sd[KEY_CHUNKS_DRAWN]
         self._sampler_start, self._seed = sd[KEY_SAMPLER_START], sd[KEY_EPOCH_SEED]
 
     def _profile_name(self) -> str:
@@ -699,7 +741,7 @@ class ReplayableRandomSampler(Sampler[int]):
             raise ValueError(f"{name} must hold chunks {needed}, got {sorted(out)}")
         return out
 
-    def _resumed(self, sd: dict[str, Any], n: int) -> Iterator[int]:
+    def _resumed(self, sd: dict[str, Any], n: int, progress: _Progress) -> Iterator[Iterator[int]]:
         """The rest of a saved epoch; the generator continues from its saved state."""
         _store(self._jump_generator(), sd[KEY_GENERATOR_STATE])
         self._sampler_start, self._seed = sd[KEY_SAMPLER_START], sd[KEY_EPOCH_SEED]
@@ -715,12 +757,11 @@ class ReplayableRandomSampler(Sampler[int]):
             private.manual_seed(self._seed)
             before = sum(self._chunk_draws(n, size) for size in sizes[:used])
             _store(private, _moved(_raw(private), before))
-            yield from self._stream(n, private, position=position, drawn=used)
-            return
+            return self._chunks(n, private, progress, position=position, drawn=used)
         saved = sd[KEY_PENDING]
         for index, (state, values) in sorted(saved.items()):
             self._recent.append((index, state, values if self.replacement else None))
-        yield from self._stream(
-            n, self._jump_generator(), position=position, drawn=drawn,
+        return self._chunks(
+            n, self._jump_generator(), progress, position=position, drawn=drawn,
             saved={index: values for index, (_, values) in saved.items()},
         )

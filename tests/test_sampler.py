@@ -394,3 +394,23 @@ def test_persistent_workers_resume_without_false_alarms():
         resumed = loop(True, 3, 6)
     for (a, sa), (b, sb) in zip(full[3:], resumed):
         assert a == b and torch.equal(sa, sb)
+
+
+def test_an_abandoned_epoch_frees_its_permutation_and_keeps_its_count():
+    """As with RandomSampler, dropping a cut-short iteration frees the permutation; the count stays."""
+    import gc
+    import tracemalloc
+
+    sampler = ReplayableRandomSampler(Indices(1_000_000), generator=torch.Generator().manual_seed(0))
+    tracemalloc.start()
+    try:
+        it = iter(sampler)
+        taken = [next(it) for _ in range(10)]
+        held = tracemalloc.get_traced_memory()[0]
+        del it
+        gc.collect()
+        freed = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert len(taken) == 10 and held > 20_000_000 and freed < held / 10
+    assert sampler.state_dict()["samples_consumed"] == 10
