@@ -73,3 +73,85 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
     out = [line, "  ".join("-" * w for w in widths)]
     out += ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
     return "\n".join(out)
+
+
+# -- shared by bench_epochs / bench_sampler / run_all / render_readme ----------
+
+def fmt_ratio(ratio: float | None) -> str:
+    """``12.3x``-style ratio, compact at both ends of the scale."""
+    if ratio is None:
+        return "-"
+    if ratio >= 1e5:
+        return f"{ratio:.1e}x"
+    if ratio >= 100:
+        return f"{ratio:,.0f}x"
+    return f"{ratio:.3g}x"
+
+
+def fmt_count(n: int) -> str:
+    """``10**8``-style for exact powers of ten above 10**5, ``1,281,167`` otherwise."""
+    if n >= 10**6 and str(n).rstrip("0") == "1":
+        return f"10**{len(str(n)) - 1}"
+    return f"{n:,}"
+
+
+class Progress:
+    """One text line per finished step: ``[k/total] label  (elapsed, ~left)``.
+
+    ``total`` may be an estimate of the work in arbitrary units (``step``'s
+    ``weight``), so the time left is a rough guide, not a promise.
+    """
+
+    def __init__(self, title: str, total: float, *, stream=None, enabled: bool = True) -> None:
+        self.title, self.total, self.done = title, max(float(total), 1e-9), 0.0
+        self.stream = stream if stream is not None else sys.stdout
+        self.enabled = enabled
+        self.start = time.perf_counter()
+
+    def step(self, label: str, weight: float = 1.0) -> None:
+        self.done += weight
+        if not self.enabled:
+            return
+        elapsed = time.perf_counter() - self.start
+        frac = min(self.done / self.total, 1.0)
+        left = elapsed * (1 - frac) / frac if frac > 0 else float("nan")
+        print(f"  [{self.title} {frac:4.0%}] {label}  ({elapsed:.0f} s elapsed, "
+              f"~{left:.0f} s left)", file=self.stream, flush=True)
+
+
+def timeit_interleaved(fns: dict[str, Callable[[], Any]], *, repeats: int,
+                       setups: dict[str, Callable[[], Any]] | None = None,
+                       min_time: float = 0.0) -> dict[str, dict[str, float]]:
+    """Best and median of several functions timed round-robin (A, B, C, A, B, C, ...).
+
+    Interleaving spreads slow drifts of the machine (other processes, CPU
+    frequency) over every contender alike, which matters when the expected
+    difference is a few percent.  Each round runs every function once after
+    its (untimed) setup; rounds continue until ``repeats`` rounds are done and
+    the slowest contender has spent ``min_time`` in total.
+    """
+    setups = setups or {}
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    while True:
+        for name, fn in fns.items():
+            if name in setups:
+                setups[name]()
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+        rounds = len(next(iter(times.values())))
+        if rounds >= repeats and min(sum(t) for t in times.values()) >= min_time:
+            break
+    return {
+        name: {"best": min(t), "median": statistics.median(t), "repeats": len(t)}
+        for name, t in times.items()
+    }
+
+
+def read_json(name: str) -> dict[str, Any] | None:
+    """``results/<name>.json``, or ``results/<name>-quick.json`` if only that exists."""
+    for candidate in (name, f"{name}-quick"):
+        path = RESULTS / f"{candidate}.json"
+        if path.is_file():
+            return json.loads(path.read_text())
+    return None
