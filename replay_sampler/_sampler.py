@@ -6,6 +6,7 @@ import itertools
 import operator
 import warnings
 import weakref
+import collections
 from collections import deque
 from collections.abc import Iterator, Sized
 from typing import Any
@@ -217,6 +218,7 @@ class ReplayableRandomSampler(Sampler[int]):
         self._measured: list[int] = []
         self._stride_warned = False
         self._iterations = 0  # epochs begun in this process
+        self._continuations = 0  # set_epoch calls that followed on from an iterated epoch
 
     # -- torch's RandomSampler surface -------------------------------------------
     @property
@@ -259,6 +261,7 @@ class ReplayableRandomSampler(Sampler[int]):
             chunks = self._resumed(resume, n, progress)
         else:
             chunks = self._chunks(n, self._begin_epoch(), progress)
+        del resume  # the chunks own what they need
         try:
             # one generator frame per index, as in RandomSampler's `yield from list`
             yield from itertools.chain.from_iterable(chunks)
@@ -350,7 +353,7 @@ class ReplayableRandomSampler(Sampler[int]):
                 if index not in saved:
                     base = end
                     continue
-                values = saved[index]
+                values = saved.pop(index)
             else:
                 before = _raw(live) if record and not self.replacement else None
                 values = self._draw_chunk(live, n, size)
@@ -359,7 +362,9 @@ class ReplayableRandomSampler(Sampler[int]):
             self._chunks_drawn = max(self._chunks_drawn, index + 1)
             skip = max(0, position - base)
             progress.base, progress.length = base + skip, size - skip
-            progress.it = iter(values[skip:] if skip else values)
+            progress.it = iter(values)
+            if skip:  # step past the used samples without copying the rest
+                collections.deque(itertools.islice(progress.it, skip), maxlen=0)
             del values
             yield progress.it
             base = end
@@ -461,7 +466,11 @@ class ReplayableRandomSampler(Sampler[int]):
         elif self._started is not None and e == self._started + 1:
             anchor, move = self._anchor, False  # the next epoch of a running loop
             self._settle_owed_draws()
-            self._check_measured_stride(_raw(gen))
+            self._continuations += 1
+            if self._continuations & (self._continuations - 1) == 0:
+                # epochs 1, 2, 4, 8, ... after the first: catches a wrong count at
+                # once and unevenness soon, at no per-epoch cost in long runs
+                self._check_measured_stride(_raw(gen))
         else:
             anchor, move = self._anchor, True
         if move:
@@ -758,7 +767,7 @@ class ReplayableRandomSampler(Sampler[int]):
             before = sum(self._chunk_draws(n, size) for size in sizes[:used])
             _store(private, _moved(_raw(private), before))
             return self._chunks(n, private, progress, position=position, drawn=used)
-        saved = sd[KEY_PENDING]
+        saved = sd.pop(KEY_PENDING)
         for index, (state, values) in sorted(saved.items()):
             self._recent.append((index, state, values if self.replacement else None))
         return self._chunks(
