@@ -25,7 +25,6 @@ import argparse
 import sys
 
 import numpy as np
-
 from _common import fmt_time, table, timeit, write_json
 
 from replay_sampler import _gf2, _mt19937

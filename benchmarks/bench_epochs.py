@@ -65,14 +65,13 @@ import gc
 import sys
 import time
 import warnings
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader, Dataset, RandomSampler
-
 from _common import RESULTS, Progress, fmt_count, fmt_ratio, fmt_time, table, timeit, write_json
+from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 from replay_sampler import ReplayableRandomSampler
 

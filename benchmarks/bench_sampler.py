@@ -40,8 +40,6 @@ import time
 import tracemalloc
 
 import torch
-from torch.utils.data import BatchSampler, RandomSampler
-
 from _common import (
     Progress,
     fmt_count,
@@ -51,6 +49,7 @@ from _common import (
     timeit_interleaved,
     write_json,
 )
+from torch.utils.data import BatchSampler, RandomSampler
 
 from replay_sampler import ReplayableRandomSampler
 

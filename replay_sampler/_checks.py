@@ -10,6 +10,7 @@ import operator
 from collections.abc import Mapping
 from typing import Any
 
+
 def integer(value: Any, name: str, minimum: int | None = None) -> int:
     """``value`` as an int (``operator.index``), at least ``minimum`` if given."""
     if isinstance(value, bool) or not hasattr(type(value), "__index__"):

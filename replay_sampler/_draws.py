@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
-import operator
 import math
+import operator
 import re
 from dataclasses import dataclass
 from typing import Any

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ._mt19937 import N, MT19937State
+from ._mt19937 import MT19937State, N
 
 TORCH_STATE_SIZE = 5056
 TORCH_LEGACY_STATE_SIZE = 5048

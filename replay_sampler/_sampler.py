@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import collections
 import itertools
 import operator
 import warnings
 import weakref
-import collections
 from collections import deque
 from collections.abc import Iterator, Sized
 from typing import Any

@@ -9,8 +9,8 @@ import numpy as np
 import torch
 
 from . import _distance
-from ._formats import TorchCPUState
 from ._checks import count as _check_draws
+from ._formats import TorchCPUState
 from ._mt19937 import MT19937State
 
 

@@ -23,7 +23,12 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 
-from replay_sampler import ReplayableRandomSampler, advance, draws_per_epoch, replayable_random_split
+from replay_sampler import (
+    ReplayableRandomSampler,
+    advance,
+    draws_per_epoch,
+    replayable_random_split,
+)
 
 DEFAULTS: dict[str, Any] = {
     "seed": 1,

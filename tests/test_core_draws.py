@@ -2,8 +2,6 @@
 
 import pytest
 import torch
-
-from tests.strategies import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +15,7 @@ from replay_sampler.core import (
     random_split_draws,
     randperm_draws,
 )
+from tests.strategies import examples
 
 
 def drawn(operation, seed=17):

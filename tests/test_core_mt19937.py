@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from replay_sampler import _gf2
 from replay_sampler.core import MT19937State, temper, untemper
-from tests.strategies import examples, big_counts, counts, mt_states, seeds, special_counts
+from tests.strategies import big_counts, counts, examples, mt_states, seeds, special_counts
 
 
 def numpy_stepped(state: MT19937State, draws: int) -> MT19937State:

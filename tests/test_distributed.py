@@ -10,10 +10,6 @@ side by side in this process with explicit ``num_replicas`` and ``rank``.
 """
 
 import io
-import json
-import pathlib
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -24,10 +20,9 @@ from torch.utils.data.distributed import DistributedSampler
 
 from replay_sampler import draws_between, draws_per_epoch
 from replay_sampler._distributed import ReplayableDistributedSampler
+from tests.fresh import fresh_run
 from tests.sampler_runs import Indices
 from tests.strategies import examples, seeds
-
-ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 # -- real torch: the oracles ------------------------------------------------------
@@ -76,15 +71,7 @@ def interleave(shards):
 
 # -- real process groups (gloo) -----------------------------------------------------
 def fresh_dist(**config):
-    out = subprocess.run(
-        [sys.executable, "-m", "tests.distributed_runs", json.dumps(config)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    return json.loads(out.stdout)
+    return fresh_run("tests.distributed_runs", config, timeout=300)
 
 
 N, BS, SEED = 50, 4, 7

@@ -17,11 +17,11 @@ from replay_sampler import (
     Run,
     Split,
     States,
+    _draws,
     check,
     measure_draws,
     reconstruct,
 )
-from replay_sampler import _draws
 from replay_sampler._emulate import randint_one_draw, randperm_one_pass
 from replay_sampler.core import MT19937State
 from tests.sampler_runs import Indices, seed_everything

@@ -8,25 +8,15 @@ Indices and the full 5056-byte generator states are compared after every
 epoch.
 """
 
-import json
-import pathlib
-import subprocess
-import sys
 
 import pytest
 
 from replay_sampler import draws_between
-
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+from tests.fresh import fresh_run
 
 
 def fresh(**config):
-    out = subprocess.run(
-        [sys.executable, "-m", "tests.sampler_runs", json.dumps(config)],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    return json.loads(out.stdout)
+    return fresh_run("tests.sampler_runs", config)
 
 
 def assert_same_tail(full, resumed, start):

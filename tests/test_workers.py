@@ -1,9 +1,6 @@
 """DataLoader worker seeds, reconstructed, against real torch workers and torch's own code."""
 
-import json
 import random
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -20,23 +17,15 @@ from replay_sampler._workers import (
     worker_seeds,
 )
 from replay_sampler.core import MT19937State
+from tests.fresh import fresh_run
 from tests.sampler_runs import Indices
 from tests.strategies import examples, seeds
-from tests.test_resume_fresh_process import ROOT
 
 base_seeds = st.integers(0, 2**63 - 1)
 
 
 def fresh(**config):
-    out = subprocess.run(
-        [sys.executable, "-m", "tests.worker_runs", json.dumps(config)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    return json.loads(out.stdout)
+    return fresh_run("tests.worker_runs", config, timeout=300)
 
 
 def seeds_seen(record):
