@@ -21,7 +21,10 @@ from ._torch import check_cpu_generator
 def _sampler_draws(sampler: Any, target: torch.Generator) -> int:
     from ._sampler import ReplayableRandomSampler
 
-    if isinstance(sampler, (RandomSampler, ReplayableRandomSampler)):
+    if isinstance(sampler, ReplayableRandomSampler):  # counts itself, by its release's rules
+        own = sampler._jump_generator() is target
+        return sampler._own_draws(len(sampler.data_source)) if own else 0
+    if isinstance(sampler, RandomSampler):
         gen = sampler.generator
         n = len(sampler.data_source)
         if gen is None:

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch.utils.data import Sampler
 
-from . import _checks, _draws
+from . import _checks, _draws, _gf2
 from ._distance import NotReachedError, draws_between
 from ._emulate import randint_one_draw, randperm_one_pass
 from ._formats import TorchCPUState
@@ -42,13 +42,17 @@ KEY_SAMPLER_START = "sampler_start_state"
 KEY_EPOCH_START = "epoch_start_state"
 KEY_GENERATOR_STATE = "generator_state"
 KEY_ANCHOR = "anchor_state"
+KEY_ANCHOR_EPOCH = "anchor_epoch"
 KEY_DRAWS_PER_EPOCH = "draws_per_epoch"
 KEY_TORCH_VERSION = "torch_version"
 
 _GLOBAL, _EXPLICIT = "global", "explicit"
 _REPLACEMENT_CHUNK = 32
-#: Drawn chunks remembered for a resume behind the sampler (prefetching workers).
+#: Drawn chunks remembered for a state_dict taken behind the sampler (workers
+#: prefetch): permutations by their generator state, 5 KB each; replacement
+#: chunks by their 32 values, so 2048 of them reach 65,536 samples back.
 _KEEP_CHUNKS = 64
+_KEEP_REPLACEMENT_CHUNKS = 2048
 #: How far the stride check scans for the real per-epoch draw count (~5 ns/draw).
 _STRIDE_SCAN_MIN = 10**7
 
@@ -128,13 +132,18 @@ class ReplayableRandomSampler(Sampler[int]):
       changes nothing, however unevenly the loop drew.
     * The *reference point* for jumps is the generator's state at the first
       ``set_epoch`` call in the process, which is taken to be the start of
-      epoch ``first_epoch`` (0 by default).  Anything the script does before
+      epoch ``first_epoch`` (0 by default) -- or, if the process already
+      iterated, the start of the epoch after the last one iterated.  Once
+      ``set_epoch`` is in use, extra iterations within an epoch (peeking a
+      batch) stay in that epoch.  Anything the script does before
       that call -- building the model on the CPU, a ``random_split`` -- is
       part of the prologue and does not shift it; a resumed script must run
       the same prologue.
     * ``draws_per_epoch``: how many 32-bit draws the whole loop takes from that
       generator per epoch -- an int, or ``(first, later)`` when the first
-      epoch differs (persistent workers draw their base seed once).  Default:
+      epoch *a process* iterates draws more: a fresh loader's one-time draws,
+      such as persistent workers' base seed, which a resumed process draws
+      again (a jump there lands early to absorb them).  Default:
       the sampler's own draws plus one DataLoader base seed (2) from the same
       generator, e.g. 4 for the global generator.
       :func:`replay_sampler.draws_per_epoch` computes it from your loaders.  In
@@ -201,7 +210,9 @@ class ReplayableRandomSampler(Sampler[int]):
                 "(torch_version) refused it"
             )
 
-        self._anchor: bytes | None = None  # jump generator at the first set_epoch
+        # (epoch, jump generator's state at its start) that jumps are measured from:
+        # the first set_epoch of the process, or where a running loop already was
+        self._anchor: tuple[int, bytes] | None = None
         self._epoch = self.first_epoch  # epoch being, or about to be, iterated
         self._pinned = False  # set_epoch(self._epoch) was called; not iterated yet
         self._started: int | None = None  # epoch whose iteration began last
@@ -212,13 +223,25 @@ class ReplayableRandomSampler(Sampler[int]):
         self._handed_out = 0  # indices handed out by the last iteration, once it ended
         self._chunks_drawn = 0
         # the last chunks drawn from an explicit generator: (index, state before, values)
-        self._recent: deque[tuple[int, bytes | None, list[int] | None]] = deque(maxlen=_KEEP_CHUNKS)
+        self._recent: deque[tuple[int, bytes | None, list[int] | None]] = deque(
+            maxlen=_KEEP_REPLACEMENT_CHUNKS if replacement is True else _KEEP_CHUNKS
+        )
         self._resume: dict[str, Any] | None = None  # pending, from load_state_dict
         self._pre_draws: int | None = None
         self._measured: list[int] = []
         self._stride_warned = False
-        self._iterations = 0  # epochs begun in this process
+        self._iterations = 0  # iterations begun in this process
+        self._set_used = False  # set_epoch drives the epoch numbers
+        self._resumed_epoch = False  # the running epoch was resumed from a state dict
         self._continuations = 0  # set_epoch calls that followed on from an iterated epoch
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle and deepcopy without the running iteration (it stays with its
+        iterator); its count so far is kept."""
+        state = self.__dict__.copy()
+        state["_handed_out"] = self._yielded()
+        state["_progress"] = None
+        return state
 
     # -- torch's RandomSampler surface -------------------------------------------
     @property
@@ -243,7 +266,7 @@ class ReplayableRandomSampler(Sampler[int]):
     def __iter__(self) -> Iterator[int]:
         n = len(self.data_source)
         self._settle_owed_draws()
-        if not self._pinned:  # no set_epoch for this epoch: count on from the last one
+        if not self._pinned and not self._set_used:  # no set_epoch: each iteration is an epoch
             if self._started is not None:
                 self._epoch = self._started + 1
             self._epoch_start = None
@@ -257,7 +280,8 @@ class ReplayableRandomSampler(Sampler[int]):
         progress = _Progress()
         self._progress = weakref.ref(progress)
         resume, self._resume = self._resume, None
-        if resume is not None and resume[KEY_EPOCH] == self._epoch:
+        self._resumed_epoch = resume is not None and resume[KEY_EPOCH] == self._epoch
+        if self._resumed_epoch:
             chunks = self._resumed(resume, n, progress)
         else:
             chunks = self._chunks(n, self._begin_epoch(), progress)
@@ -346,7 +370,10 @@ class ReplayableRandomSampler(Sampler[int]):
         saved = saved or {}
         progress.base, progress.length = position, 0
         base = 0
-        for index, size in enumerate(self._chunk_sizes(n)):
+        sizes = self._chunk_sizes(n)
+        for index, size in enumerate(sizes):
+            if index == len(sizes) - 1 and index >= drawn:
+                size = self._chunk_sizes(n)[-1]  # RandomSampler re-reads num_samples here
             end = base + size
             progress.it = None  # let the used-up chunk go before the next is drawn
             if index < drawn:
@@ -429,19 +456,22 @@ class ReplayableRandomSampler(Sampler[int]):
         """Draws from the reference point to the start of ``epoch``."""
         return _checks.draws_to_epoch(self._assumed_stride(), epoch - self.first_epoch)
 
-    def _landing(self, epoch: int) -> int:
-        """Where a jump to ``epoch`` lands, in draws from the reference point.
+    def _landing(self, epoch: int, anchor_epoch: int) -> int:
+        """Draws from the anchor (the start of ``anchor_epoch``) to where a jump
+        to ``epoch`` lands; negative for a jump back.
 
-        With a ``(first, later)`` stride the first epoch's extra draws are a
-        loader's one-time ones (persistent workers' base seed).  A resumed
-        process iterates a fresh loader, which draws them again, so a jump
-        past the first epoch lands that many draws early to absorb them.
+        A ``(first, later)`` stride says the first epoch *a process* iterates
+        draws ``first``: a fresh loader's one-time draws, such as persistent
+        workers' base seed.  A process that has not iterated yet will draw
+        them again, so a jump past the run's first epoch lands that many draws
+        early to absorb them.
         """
-        offset = self._offset(epoch)
+        draws = self._offset(epoch) - self._offset(anchor_epoch)
         stride = self._assumed_stride()
-        if isinstance(stride, tuple) and epoch > self.first_epoch and stride[0] > stride[1]:
-            offset -= stride[0] - stride[1]
-        return offset
+        if (isinstance(stride, tuple) and epoch > self.first_epoch and self._iterations == 0
+                and stride[0] > stride[1]):
+            draws -= stride[0] - stride[1]
+        return draws
 
     def _check_epoch(self, epoch: Any) -> int:
         e = _index(epoch, "epoch")
@@ -453,35 +483,48 @@ class ReplayableRandomSampler(Sampler[int]):
         """Position the generator at the start of ``epoch`` (see the class docs).
 
         Moves the generator only when the run is not already there: the first
-        call with ``epoch != first_epoch`` (a resumed run), or a call that is
-        not the epoch after the last one iterated.  Costs a few milliseconds
-        whatever the epoch.
+        call with ``epoch != first_epoch`` in a process that has not iterated
+        (a resumed run), or a call that is neither a repeat nor the epoch after
+        the last one iterated.  Costs a few milliseconds whatever the epoch
+        (a jump back, rare, about half a second).
         """
         e = self._check_epoch(epoch)
         gen = self._jump_generator()
         if self._pinned and e == self._epoch:
-            anchor, move = self._anchor, False  # already there (called twice, or loaded)
-        elif self._anchor is None:
-            anchor, move = _raw(gen), e != self.first_epoch
+            move = False  # already there (called twice, or loaded)
         elif self._started is not None and e == self._started + 1:
-            anchor, move = self._anchor, False  # the next epoch of a running loop
+            move = False  # the next epoch of a running loop
             self._settle_owed_draws()
             self._continuations += 1
             if self._continuations & (self._continuations - 1) == 0:
                 # epochs 1, 2, 4, 8, ... after the first: catches a wrong count at
                 # once and unevenness soon, at no per-epoch cost in long runs
                 self._check_measured_stride(_raw(gen))
+        elif self._anchor is None:
+            # the reference point: where the run stands now -- the start of the
+            # loop, of a loaded epoch, or of the epoch after the last one iterated
+            if self._pinned:
+                here = self._epoch
+            elif self._started is not None:
+                here = self._started + 1
+            else:
+                here = self.first_epoch
+            self._anchor = (here, _raw(gen))
+            move = e != here
         else:
-            anchor, move = self._anchor, True
+            move = True
         if move:
+            self._resume = None  # a jump leaves any loaded epoch behind
+            anchor_epoch, anchor = self._anchor
             current = _raw(gen)
-            target = _mt(anchor).advance(self._landing(e))
+            target = _mt(anchor).advance(self._landing(e, anchor_epoch) % _gf2.PERIOD)
             _store(gen, TorchCPUState(current).replace(target).raw)
-        self._anchor = anchor
         if self._resume is not None and self._resume[KEY_EPOCH] != e:
             self._resume = None  # the loop left the saved epoch behind
-        self._epoch, self._pinned = e, True
+        self._epoch, self._pinned, self._set_used = e, True, True
         self._epoch_start = (e, _raw(gen))
+        if self._anchor is None:  # a loop that iterated, or was loaded, before set_epoch
+            self._anchor = self._epoch_start
 
     def _settle_owed_draws(self) -> None:
         """A loaded epoch whose samples were all used may still owe its trailing
@@ -510,8 +553,9 @@ class ReplayableRandomSampler(Sampler[int]):
 
     def _check_measured_stride(self, current: bytes) -> None:
         """In an uninterrupted run: did the epoch just finished draw what we assume?"""
-        if self._stride_warned or self._epoch_start is None or self._epoch_start[0] != self._started:
-            return
+        if (self._stride_warned or self._resumed_epoch or self._epoch_start is None
+                or self._epoch_start[0] != self._started):
+            return  # nothing measured, or a resumed epoch whose start lies in another process
         assumed = self._stride_now()
         begin, end = _mt(self._epoch_start[1]), _mt(current)
         if _same(begin.advance(assumed), end):
@@ -534,12 +578,17 @@ class ReplayableRandomSampler(Sampler[int]):
             return
         previous = sorted(set(self._measured))
         self._measured.append(measured)
-        advice = (
-            f"; earlier epochs took {previous}, so the loop draws unevenly and cannot be "
-            "jumped exactly"
-            if previous
-            else " (replay_sampler.draws_per_epoch(*loaders) computes it from your loaders)"
-        )
+        if len(previous) == 1 and len(self._measured) == 2:
+            advice = (
+                f"; the first epoch took {previous[0]} -- if its extra draws are a fresh "
+                "loader's one-time ones (persistent workers), pass draws_per_epoch="
+                f"({previous[0]}, {measured})"
+            )
+        elif previous:
+            advice = (f"; earlier epochs took {previous}, so the loop draws unevenly and "
+                      "cannot be jumped exactly")
+        else:
+            advice = " (replay_sampler.draws_per_epoch(*loaders) computes it from your loaders)"
         warnings.warn(
             f"ReplayableRandomSampler: epoch {self._started} took {measured} draws from {which}, "
             f"but draws_per_epoch={assumed} is assumed, so set_epoch() jumps in a resumed run "
@@ -562,8 +611,9 @@ class ReplayableRandomSampler(Sampler[int]):
             pre = _index(draws_before, "draws_before")
         else:
             pre = _draws.SEED_DRAWS if self._pre_draws is None else self._pre_draws
-        reference = self._anchor if self._anchor is not None else _raw(self._jump_generator())
-        generator = _private(_moved(reference, self._offset(e) + pre))
+        anchor_epoch, reference = self._anchor or (self.first_epoch, _raw(self._jump_generator()))
+        draws = self._offset(e) - self._offset(anchor_epoch) + pre
+        generator = _private(_moved(reference, draws % _gf2.PERIOD))
         n = len(self.data_source)
         if self.generator is None and self.profile.sampler_global_draws != "randperm":
             seed = int(torch.empty((), dtype=torch.int64).random_(generator=generator).item())
@@ -608,8 +658,11 @@ class ReplayableRandomSampler(Sampler[int]):
                 if index not in recent:
                     raise ValueError(
                         f"samples_consumed={consumed} lags too far behind the sampler, which "
-                        f"has handed out {yielded} indices; at most {_KEEP_CHUNKS} draw steps "
-                        "back can be saved"
+                        f"has handed out {yielded} indices; it keeps the last "
+                        f"{self._recent.maxlen} draw steps ("
+                        + (f"{self._recent.maxlen * _REPLACEMENT_CHUNK:,} samples"
+                           if self.replacement else "permutations")
+                        + ") for a state_dict taken behind it"
                     )
                 state, values = recent[index]
                 if values is not None:
@@ -632,7 +685,8 @@ class ReplayableRandomSampler(Sampler[int]):
             KEY_SAMPLER_START: _tensor(self._sampler_start) if in_epoch else None,
             KEY_EPOCH_START: _tensor(start) if start is not None else None,
             KEY_GENERATOR_STATE: _tensor(_raw(self._jump_generator())),
-            KEY_ANCHOR: _tensor(self._anchor) if self._anchor is not None else None,
+            KEY_ANCHOR: _tensor(self._anchor[1]) if self._anchor is not None else None,
+            KEY_ANCHOR_EPOCH: self._anchor[0] if self._anchor is not None else None,
             KEY_DRAWS_PER_EPOCH: self.draws_per_epoch,
             KEY_TORCH_VERSION: self._profile_name(),
         }
@@ -652,7 +706,7 @@ class ReplayableRandomSampler(Sampler[int]):
         mid_epoch = began and sd[KEY_CONSUMED] < sd[KEY_NUM_SAMPLES]
         position = sd[KEY_EPOCH_START] if mid_epoch and sd[KEY_EPOCH_START] else sd[KEY_GENERATOR_STATE]
         _store(gen, position)
-        self._anchor = sd[KEY_ANCHOR]
+        self._anchor = (sd[KEY_ANCHOR_EPOCH], sd[KEY_ANCHOR]) if sd[KEY_ANCHOR] else None
         if self.draws_per_epoch is None:
             self.draws_per_epoch = sd[KEY_DRAWS_PER_EPOCH]
         self._epoch = epoch
@@ -673,7 +727,7 @@ class ReplayableRandomSampler(Sampler[int]):
         required = (KEY_DATASET_SIZE, KEY_NUM_SAMPLES, KEY_REPLACEMENT, KEY_GENERATOR,
                     KEY_FIRST_EPOCH, KEY_EPOCH, KEY_CONSUMED, KEY_CHUNKS_DRAWN, KEY_PENDING,
                     KEY_EPOCH_SEED, KEY_SAMPLER_START, KEY_EPOCH_START, KEY_GENERATOR_STATE,
-                    KEY_ANCHOR, KEY_DRAWS_PER_EPOCH, KEY_TORCH_VERSION)
+                    KEY_ANCHOR, KEY_ANCHOR_EPOCH, KEY_DRAWS_PER_EPOCH, KEY_TORCH_VERSION)
         sd = _checks.state_header(state_dict, STATE_KIND, STATE_VERSION, required)
         n = len(self.data_source)
         if sd[KEY_DATASET_SIZE] != n:
@@ -719,6 +773,9 @@ class ReplayableRandomSampler(Sampler[int]):
             sd[KEY_EPOCH_SEED] = _index(sd[KEY_EPOCH_SEED], f"state_dict['{KEY_EPOCH_SEED}']")
         sd[KEY_PENDING] = self._validated_pending(sd, n)
         sd[KEY_DRAWS_PER_EPOCH] = _check_stride(sd[KEY_DRAWS_PER_EPOCH])
+        if sd[KEY_ANCHOR] is not None:
+            sd[KEY_ANCHOR_EPOCH] = _index(sd[KEY_ANCHOR_EPOCH], f"state_dict['{KEY_ANCHOR_EPOCH}']",
+                                          self.first_epoch)
         return sd
 
     def _validated_pending(self, sd: dict[str, Any], n: int) -> dict[int, tuple[bytes | None, list[int]]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,7 +47,7 @@ def split_lengths(total: int, lengths: Sequence[int | float]) -> list[int]:
                 )
     if sum(lengths) != total:
         raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
-    return [int(length) for length in lengths]
+    return list(lengths)  # as given: torch's randperm refuses non-integer lengths itself
 
 
 @dataclass(frozen=True)
@@ -169,4 +170,5 @@ def replayable_random_split(
         Subset(dataset, indices[offset - length : offset])
         for offset, length in zip(itertools.accumulate(int_lengths), int_lengths)
     ]
-    return ReplayableSplit(subsets, SplitRecord(len(dataset), tuple(int_lengths), before))  # type: ignore[arg-type]
+    record = SplitRecord(len(dataset), tuple(operator.index(x) for x in int_lengths), before)  # type: ignore[arg-type]
+    return ReplayableSplit(subsets, record)

@@ -1,0 +1,217 @@
+"""Edge cases found in review, each pinned against torch's RandomSampler."""
+
+import copy
+import io
+import pickle
+import warnings
+
+import pytest
+import torch
+from torch.utils.data import DataLoader, RandomSampler
+
+from replay_sampler import (
+    ReplayableRandomSampler,
+    draws_between,
+    draws_per_epoch,
+    replayable_random_split,
+)
+from tests.sampler_runs import Indices
+
+
+class Growing(Indices):
+    """A dataset whose size changes while an epoch runs."""
+
+
+def epochs_of(loader, count, before=None, between=None):
+    out = []
+    for epoch in range(count):
+        if before is not None:
+            before(epoch)
+        out.append([b.tolist() for b in loader])
+        if between is not None:
+            between(epoch)
+    return out
+
+
+def test_iterating_first_and_calling_set_epoch_later_changes_nothing():
+    """A loop that starts calling set_epoch from its second epoch matches RandomSampler."""
+    runs = []
+    for ours in (False, True):
+        torch.manual_seed(0)
+        data = Indices(10)
+        sampler = ReplayableRandomSampler(data) if ours else RandomSampler(data)
+        loader = DataLoader(data, batch_size=10, sampler=sampler)
+        hook = (lambda e: e and sampler.set_epoch(e)) if ours else None
+        runs.append((epochs_of(loader, 4, before=hook), torch.get_rng_state()))
+    assert runs[0][0] == runs[1][0] and torch.equal(runs[0][1], runs[1][1])
+
+
+def test_an_extra_iteration_within_an_epoch_is_not_a_new_epoch():
+    """Peeking a batch mid-run (a second iterator in one epoch) does not make set_epoch rewind."""
+    runs = []
+    for ours in (False, True):
+        torch.manual_seed(0)
+        data = Indices(10)
+        sampler = ReplayableRandomSampler(data) if ours else RandomSampler(data)
+        loader = DataLoader(data, batch_size=5, sampler=sampler)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the peek makes epoch 1 draw more; ours says so
+            out = epochs_of(loader, 4, before=sampler.set_epoch if ours else None,
+                            between=lambda e: e == 1 and next(iter(loader)))
+        runs.append((out, torch.get_rng_state()))
+    assert runs[0][0] == runs[1][0] and torch.equal(runs[0][1], runs[1][1])
+
+
+def test_a_state_saved_before_the_loop_resumes_every_epoch():
+    """A state_dict taken before the first set_epoch, loaded in a fresh run, changes nothing."""
+    def make():
+        torch.manual_seed(0)
+        data = Indices(10)
+        sampler = ReplayableRandomSampler(data)
+        return sampler, DataLoader(data, batch_size=10, sampler=sampler)
+
+    sampler, loader = make()
+    saved = sampler.state_dict()
+    reference = epochs_of(loader, 3, before=sampler.set_epoch)
+    sampler, loader = make()
+    sampler.load_state_dict(saved)
+    assert epochs_of(loader, 3, before=sampler.set_epoch) == reference
+
+
+def test_rerunning_a_loaded_finished_epoch_replays_it():
+    """Loading an end-of-epoch state for epoch E and calling set_epoch(E) runs E as it ran."""
+    def make():
+        torch.manual_seed(0)
+        g = torch.Generator().manual_seed(3)
+        data = Indices(10)
+        sampler = ReplayableRandomSampler(data, generator=g)
+        return sampler, DataLoader(data, batch_size=5, sampler=sampler, generator=g), g
+
+    sampler, loader, g = make()
+    reference, saved = [], None
+    for epoch in range(2):
+        sampler.set_epoch(epoch)
+        batches = []
+        for b, batch in enumerate(loader):
+            batches.append(batch.tolist())
+            if epoch == 1 and b == 1:
+                saved = sampler.state_dict()
+        reference.append((batches, g.get_state()))
+    sampler, loader, g = make()
+    sampler.load_state_dict(saved)
+    sampler.set_epoch(1)
+    assert [b.tolist() for b in loader] == reference[1][0]
+    assert torch.equal(g.get_state(), reference[1][1])
+
+
+def test_draws_per_epoch_counts_an_old_release_sampler_by_its_rules():
+    """draws_per_epoch(loader) follows the sampler's torch_version (1.8: seed + global randperm)."""
+    torch.manual_seed(0)
+    sampler = ReplayableRandomSampler(Indices(100), torch_version="1.8")
+    loader = DataLoader(Indices(100), batch_size=10, sampler=sampler)
+    counted = draws_per_epoch(loader)
+    before = torch.get_rng_state()
+    list(loader)
+    assert counted == draws_between(before, torch.get_rng_state(), 10**4) == 2 + 2 + 99
+
+
+def test_persistent_workers_mid_epoch_resume_is_silent_and_exact(tmp_path):
+    """A correct mid-epoch resume of a persistent-worker loop raises no stride warning."""
+    def loop(resume=None, save_at=None):
+        torch.manual_seed(0)
+        data = Indices(40)
+        sampler = ReplayableRandomSampler(data, draws_per_epoch=(4, 2))
+        loader = DataLoader(data, batch_size=8, sampler=sampler, num_workers=2, persistent_workers=True)
+        if resume is not None:
+            sampler.load_state_dict(torch.load(resume, weights_only=True))
+        out = {}
+        for epoch in range(sampler.epoch, 5):
+            sampler.set_epoch(epoch)
+            out[epoch] = []
+            for b, batch in enumerate(loader):
+                out[epoch].append(batch.tolist())
+                if (epoch, b) == save_at:
+                    torch.save(sampler.state_dict(samples_consumed=(b + 1) * 8), path)
+            out[epoch] = (out[epoch], torch.get_rng_state())
+        return out
+
+    path = tmp_path / "s.pt"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        full = loop(save_at=(2, 1))
+        resumed = loop(resume=path)
+    assert resumed[2][0] == full[2][0][2:]
+    for epoch in range(2, 5):
+        assert torch.equal(resumed[epoch][1], full[epoch][1])
+        if epoch > 2:
+            assert resumed[epoch][0] == full[epoch][0]
+
+
+def test_the_sampler_pickles_and_copies_after_an_epoch():
+    """As RandomSampler does, it pickles and deep-copies mid-run; a copy counts on its own."""
+    sampler = ReplayableRandomSampler(Indices(10))
+    list(sampler)
+    buffer = io.BytesIO()
+    torch.save({"loader": DataLoader(Indices(10), sampler=sampler)}, buffer)
+    it = iter(sampler)
+    for _ in range(3):
+        next(it)
+    twin = copy.deepcopy(sampler)
+    next(it)
+    assert pickle.loads(pickle.dumps(sampler)).state_dict()["samples_consumed"] == 4
+    assert twin.state_dict()["samples_consumed"] == 3
+
+
+def test_replacement_state_dict_reaches_far_behind_prefetching_workers():
+    """With replacement and an explicit generator, a state taken 4096 samples behind resumes exactly."""
+    def loop(saved=None):
+        torch.manual_seed(0)
+        g = torch.Generator().manual_seed(1)
+        data = Indices(100)
+        sampler = ReplayableRandomSampler(data, replacement=True, num_samples=20_000, generator=g)
+        loader = DataLoader(data, batch_size=512, sampler=sampler, generator=g)
+        if saved is not None:
+            sampler.load_state_dict(saved)
+        it = iter(loader)
+        batches = []
+        state = None
+        for b, batch in enumerate(it):
+            batches.append(batch.tolist())
+            if saved is None and b == 9:
+                for _ in range(8):  # the DataLoader has run 8 batches ahead of the loop
+                    next(it)
+                state = sampler.state_dict(samples_consumed=10 * 512)
+                break
+        return batches, state, g
+
+    full, saved, _ = loop()
+    rest, _, _ = loop(saved)
+    g = torch.Generator().manual_seed(1)
+    torch.empty((), dtype=torch.int64).random_(generator=g)  # the DataLoader's base seed
+    reference = list(RandomSampler(Indices(100), True, 20_000, generator=g))
+    assert sum(full, [])[: 10 * 512] == reference[: 10 * 512]
+    assert sum(rest, []) == reference[10 * 512 :]
+
+
+@pytest.mark.parametrize("replacement", [False, True])
+def test_a_dataset_growing_during_the_epoch_is_followed_as_torch_follows_it(replacement):
+    """RandomSampler re-reads num_samples for its last draw; so does the drop-in."""
+    runs = []
+    for cls in (RandomSampler, ReplayableRandomSampler):
+        data = Growing(10)
+        g = torch.Generator().manual_seed(2)
+        kwargs = {"num_samples": None} if not replacement else {}
+        sampler = cls(data, replacement, generator=g, **kwargs)
+        it = iter(sampler)
+        first = [next(it) for _ in range(3)]
+        data.n = 15
+        runs.append((first + list(it), g.get_state()))
+    assert runs[0][0] == runs[1][0] and torch.equal(runs[0][1], runs[1][1])
+
+
+def test_non_integer_split_lengths_are_refused_as_torch_refuses_them():
+    """random_split([2.5, 2.5]) raises TypeError in torch; the drop-in does not drop an item."""
+    with pytest.raises(TypeError):
+        torch.utils.data.random_split(range(5), [2.5, 2.5])
+    with pytest.raises(TypeError):
+        replayable_random_split(range(5), [2.5, 2.5])
