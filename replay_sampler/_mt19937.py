@@ -34,10 +34,6 @@ from . import _gf2
 from ._checks import count as _check_draws
 
 N = 624
-M = 397
-MATRIX_A = np.uint32(0x9908B0DF)
-UPPER_MASK = np.uint32(0x80000000)
-LOWER_MASK = np.uint32(0x7FFFFFFF)
 
 #: Below this many blocks, regenerating block by block in C beats the jump.
 #: Measured by ``benchmarks/bench_advance.py`` (see the README's figures).
@@ -66,21 +62,6 @@ def untemper(y: np.ndarray) -> np.ndarray:
     for _ in range(2):
         t = y ^ (t >> np.uint32(11))
     return t
-
-
-def _regenerate_numpy(key: np.ndarray) -> np.ndarray:
-    """One block regeneration in vectorised numpy (fallback engine)."""
-    old = key.astype(np.uint32)
-    new = np.empty(N, dtype=np.uint32)
-    y = (old[:-1] & UPPER_MASK) | (old[1:] & LOWER_MASK)
-    tw = (y >> np.uint32(1)) ^ np.where(y & np.uint32(1), MATRIX_A, np.uint32(0))
-    new[: N - M] = old[M:] ^ tw[: N - M]
-    new[N - M : 2 * (N - M)] = new[: N - M] ^ tw[N - M : 2 * (N - M)]
-    new[2 * (N - M) : N - 1] = new[N - M : M - 1] ^ tw[2 * (N - M) :]
-    y_last = (old[N - 1] & UPPER_MASK) | (new[0] & LOWER_MASK)
-    tw_last = (y_last >> np.uint32(1)) ^ (MATRIX_A if y_last & np.uint32(1) else np.uint32(0))
-    new[N - 1] = new[M - 1] ^ tw_last
-    return new
 
 
 class _Engine:
@@ -148,11 +129,6 @@ class _Engine:
         out = self.bitgen.random_raw(count).astype(np.uint32)
         new_key, new_pos = self.dump()
         return out, new_key, new_pos
-
-    def skip(self, key: np.ndarray, pos: int, count: int) -> tuple[np.ndarray, int]:
-        self.load(key, pos)
-        self.bitgen.random_raw(count, output=False)
-        return self.dump()
 
 
 _local = threading.local()
