@@ -17,3 +17,5 @@ def test_demo_resume_is_bit_identical_and_the_writeups_diverges():
     rows = [line for line in out.stdout.splitlines() if line.strip()[:2] in {"9 ", "10", "11"}]
     assert len(rows) == 3
     assert all(row.count("identical") == 1 and row.endswith("DIFFERS") for row in rows)
+    readme = (ROOT / "README.md").read_text()
+    assert all(row in readme for row in rows), "the README's demo table is out of date"
