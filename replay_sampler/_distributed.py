@@ -70,7 +70,7 @@ def epoch_stride(n: int) -> int:
     A ``randperm(n)`` for the epoch plus the trailing ``randperm(n)[:0]`` that
     RandomSampler draws when its iterator is exhausted.
     """
-    return 2 * _draws.randperm_draws(n)
+    return _draws.random_sampler_draws(n, own_generator=True)
 
 
 def random_sampler_order(n: int, seed: int, epoch: int) -> list[int]:

@@ -181,6 +181,36 @@ def int64_random_draws() -> int:
     return SEED_DRAWS
 
 
+def random_sampler_draws(n: int, num_samples: int | None = None, replacement: bool = False, *,
+                         own_generator: bool = False, profile: Any = None) -> int:
+    """Draws one full epoch of ``RandomSampler`` takes from the generator it draws from.
+
+    With ``own_generator`` (``RandomSampler(generator=g)``): its permutations
+    (one per full pass plus the trailing one from torch 1.11 on) or its
+    ``randint`` draws, all from ``g``.  Without (``generator=None``), from the
+    global generator, by the release's rules: the permutation itself (<= 1.6),
+    a seed and then, by a bug, the permutation (1.7-1.8), or a seed only.
+    """
+    n = _count(n, "n")
+    total = n if num_samples is None else _count(num_samples, "num_samples")
+    prof = TorchProfile.of(profile)
+    if n == 0:  # torch would fail to draw; nothing is drawn
+        body = 0
+    elif replacement:
+        body = randint_draws(n, total, profile=prof) if total else 0
+    else:
+        passes = total // n + 1 if prof.sampler_trailing_randperm else 1
+        body = passes * randperm_draws(n, prof)
+    if own_generator:
+        return body
+    mode = prof.sampler_global_draws
+    if mode == "randperm":
+        return body
+    if mode == "seed+randperm" and not replacement:
+        return SEED_DRAWS + body
+    return SEED_DRAWS
+
+
 def random_split_draws(total: int, profile: Any = None) -> int:
     """Draws of ``random_split`` on a dataset of ``total`` items: one ``randperm``."""
     return randperm_draws(total, profile)

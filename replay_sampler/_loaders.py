@@ -31,10 +31,8 @@ def _sampler_draws(sampler: Any, target: torch.Generator) -> int:
             return _draws.SEED_DRAWS if target is torch.default_generator else 0
         if gen is not target:
             return 0
-        total = sampler.num_samples
-        if sampler.replacement:
-            return _draws.randint_draws(n, total) if n else 0
-        return (total // n + 1) * _draws.randperm_draws(n)
+        return _draws.random_sampler_draws(n, sampler.num_samples, sampler.replacement,
+                                           own_generator=True)
     if isinstance(sampler, SubsetRandomSampler):
         gen = sampler.generator if sampler.generator is not None else torch.default_generator
         return _draws.randperm_draws(len(sampler.indices)) if gen is target else 0

@@ -25,7 +25,7 @@ import torch
 from . import __version__
 from ._checks import draws_to_epoch, integer
 from ._distance import NotReachedError
-from ._draws import SEED_DRAWS, TorchProfile, randint_draws, randperm_draws
+from ._draws import SEED_DRAWS, TorchProfile, random_sampler_draws, randperm_draws
 from ._formats import TorchCPUState
 from ._mt19937 import MT19937State
 from ._torch import check_cpu_generator, draws_between
@@ -170,16 +170,7 @@ class Loader:
                 f"{self.label}: num_samples without replacement needs torch >= 1.11, "
                 f"not {profile}"
             )
-        mode = profile.sampler_global_draws
-        if self.replacement:
-            body = randint_draws(n, total, profile=profile) if total else 0
-            return body if mode == "randperm" else SEED_DRAWS
-        perms = (total // n + 1) if profile.sampler_trailing_randperm else 1
-        if mode == "randperm":
-            return perms * randperm_draws(n, profile)
-        if mode == "seed+randperm":
-            return SEED_DRAWS + randperm_draws(n, profile)
-        return SEED_DRAWS
+        return random_sampler_draws(n, total, self.replacement, profile=profile)
 
     def describe(self, profile: TorchProfile, first: bool) -> list[tuple[str, int]]:
         rows = []

@@ -428,15 +428,10 @@ class ReplayableRandomSampler(Sampler[int]):
 
     def _own_draws(self, n: int) -> int:
         """Draws one full epoch of this sampler takes from its jump generator."""
-        body = sum(self._chunk_draws(n, size) for size in self._chunk_sizes(n))
-        if self.generator is not None:
-            return body
-        mode = self.profile.sampler_global_draws
-        if mode == "randperm":
-            return body
-        if mode == "seed+randperm" and not self.replacement:
-            return _draws.SEED_DRAWS + body
-        return _draws.SEED_DRAWS
+        return _draws.random_sampler_draws(
+            n, self.num_samples, self.replacement,
+            own_generator=self.generator is not None, profile=self.profile,
+        )
 
     def _assumed_stride(self) -> int | tuple[int, int]:
         if self.draws_per_epoch is not None:
@@ -513,16 +508,17 @@ class ReplayableRandomSampler(Sampler[int]):
             move = e != here
         else:
             move = True
+        now = _raw(gen)
         if move:
             self._resume = None  # a jump leaves any loaded epoch behind
             anchor_epoch, anchor = self._anchor
-            current = _raw(gen)
             target = _mt(anchor).advance(self._landing(e, anchor_epoch) % _gf2.PERIOD)
-            _store(gen, TorchCPUState(current).replace(target).raw)
+            now = TorchCPUState(now).replace(target).raw
+            _store(gen, now)
         if self._resume is not None and self._resume[KEY_EPOCH] != e:
             self._resume = None  # the loop left the saved epoch behind
         self._epoch, self._pinned, self._set_used = e, True, True
-        self._epoch_start = (e, _raw(gen))
+        self._epoch_start = (e, now)
         if self._anchor is None:  # a loop that iterated, or was loaded, before set_epoch
             self._anchor = self._epoch_start
 

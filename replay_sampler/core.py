@@ -13,6 +13,7 @@ from ._draws import (
     int64_random_draws,
     rand_draws,
     randint_draws,
+    random_sampler_draws,
     random_split_draws,
     randperm_draws,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "int64_random_draws",
     "rand_draws",
     "randint_draws",
+    "random_sampler_draws",
     "random_split_draws",
     "randperm_draws",
     "temper",

@@ -12,6 +12,7 @@ from replay_sampler.core import (
     int64_random_draws,
     rand_draws,
     randint_draws,
+    random_sampler_draws,
     random_split_draws,
     randperm_draws,
 )
@@ -120,3 +121,14 @@ def test_bad_arguments_are_named(call, exc, match):
     """Bad versions, sizes and ranges raise errors that name the argument."""
     with pytest.raises(exc, match=match):
         call()
+
+
+@given(st.integers(1, 300), st.one_of(st.none(), st.integers(1, 700)), st.booleans(), st.booleans())
+@settings(max_examples=examples(30))
+def test_random_sampler_draws(n, num_samples, replacement, own):
+    """One full epoch of RandomSampler draws random_sampler_draws words from its generator."""
+    gen = torch.Generator().manual_seed(5) if own else torch.default_generator
+    before = gen.get_state()
+    list(torch.utils.data.RandomSampler(range(n), replacement, num_samples, generator=gen if own else None))
+    expected = random_sampler_draws(n, num_samples, replacement, own_generator=own)
+    assert draws_between(before, gen.get_state(), 10**6) == expected
