@@ -194,6 +194,24 @@ def _spawn(role: str, folder: str) -> dict:
     return result
 
 
+def machine() -> str:
+    """The CPU and kernels the losses came from: float32 losses differ between
+    CPUs (and ATEN_CPU_CAPABILITY settings), bit-identity does not."""
+    import platform
+
+    import torch
+
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            names = [line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")]
+        model = names[0] if names else model
+    except OSError:
+        pass
+    return (f"{model}, {torch.backends.cpu.get_cpu_capability()} kernels, "
+            f"torch {torch.__version__}")
+
+
 def main() -> int:
     """Run the demo; 0 if the resumed run is bit-identical, 1 if not."""
     start = time.perf_counter()
@@ -248,7 +266,7 @@ def main() -> int:
         print("replay_sampler: the resumed run DIFFERS from the uninterrupted one -- this is a bug.")
     print("the write-up's model: " + ("diverges, as expected: its draws are not torch's."
                                       if diverged else "happens to match (unexpected)."))
-    print(f"({time.perf_counter() - start:.1f} s)")
+    print(f"({time.perf_counter() - start:.1f} s; {machine()})")
     return 0 if identical else 1
 
 

@@ -42,11 +42,14 @@ def test_readme_example_resumes_the_uninterrupted_run():
 
 
 def test_ci_runs_the_readme_test_command():
-    """.ci/run ends with the README's test command, verbatim."""
+    """.ci/run's first command after `cd` is the README's test command, verbatim."""
     commands = [line for line in _blocks("bash")[0].splitlines() if line and not line.startswith("#")]
     install_and_test = commands[1]
-    ci_lines = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if line.strip()]
-    assert ci_lines[-1] == install_and_test
+    ci_lines = [line for line in (ROOT / ".ci" / "run").read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+    setup = ["set -euo pipefail", 'cd "$(dirname "$0")/.."', "rm -rf .venv"]
+    assert ci_lines[:3] == setup
+    assert ci_lines[3] == install_and_test
     assert "pip install torch==2.13.0" in install_and_test  # the CPU build, pinned
 
 
