@@ -27,7 +27,7 @@ import sys
 import numpy as np
 from _common import fmt_time, table, timeit, write_json
 
-from replay_sampler import _gf2, _mt19937
+from replay_sampler.core import _engine, _gf2
 from replay_sampler.core import MT19937State
 
 FULL_COUNTS = [10**3, 10**4, 10**5, 3 * 10**5, 10**6, 10**7, 10**8, 2**32, 2**40, 2**48,
@@ -82,9 +82,9 @@ def run(quick: bool = False) -> dict:
 
     crossover = []
     for blocks in ([256, 512, 1024] if quick else CROSSOVER_BLOCKS):
-        step = timeit(lambda: _mt19937.regenerate(key, blocks), min_time=budget)["best"]
+        step = timeit(lambda: _engine.regenerate(key, blocks), min_time=budget)["best"]
         jump = timeit(
-            lambda: _mt19937._evaluate(_gf2.x_power_mod_p(624 * blocks - 1), key),
+            lambda: _engine._evaluate(_gf2.x_power_mod_p(624 * blocks - 1), key),
             min_time=budget,
         )["best"]
         crossover.append({"blocks": blocks, "stepping": step, "jump": jump})
@@ -101,7 +101,7 @@ def run(quick: bool = False) -> dict:
         "rows": rows,
         "crossover": crossover,
         "crossover_blocks_measured": measured,
-        "jump_min_blocks_used": _mt19937.JUMP_MIN_BLOCKS,
+        "jump_min_blocks_used": _engine.JUMP_MIN_BLOCKS,
         "targets": targets,
     }
 

@@ -11,7 +11,7 @@ an uninterrupted run had.
   from a description of what it drew (:class:`Run`), under the rules of the
   torch release that made it; :func:`check` holds a description against a
   checkpoint that did save some state; :func:`measure_draws` counts what a
-  piece of code draws.
+  piece of code draws; :func:`describe_loader` describes a live DataLoader.
 * :class:`ReplayableDistributedSampler` -- ``DistributedSampler`` with jumps,
   mid-epoch and elastic (changed world size) resume; :func:`worker_seeds`,
   :func:`loader_base_seed`, :func:`epoch_base_seed` -- the seeds DataLoader
@@ -25,37 +25,44 @@ torch is imported on first use of a torch-facing name, so
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._distance import NotReachedError
-from ._mt19937 import MT19937State
+from .core import Draws, Loader, MT19937State, NotReachedError, Run, Split
 
 __version__ = "0.1.0"
 
+#: Torch-facing names, imported on first use (module relative to this package).
 _LAZY = {
     "advance": "._torch",
     "draws_between": "._torch",
-    "ReplayableRandomSampler": "._sampler",
-    "draws_per_epoch": "._loaders",
-    "replayable_random_split": "._split",
-    "ReplayableSplit": "._split",
-    "SplitRecord": "._split",
-    "Run": "._reconstruct",
-    "Split": "._reconstruct",
-    "Draws": "._reconstruct",
-    "Loader": "._reconstruct",
-    "States": "._reconstruct",
-    "reconstruct": "._reconstruct",
-    "check": "._reconstruct",
-    "measure_draws": "._reconstruct",
-    "ReplayableDistributedSampler": "._distributed",
-    "WorkerSeeds": "._workers",
-    "worker_seeds": "._workers",
-    "loader_base_seed": "._workers",
-    "epoch_base_seed": "._workers",
+    "ReplayableRandomSampler": ".samplers._random",
+    "ReplayableDistributedSampler": ".samplers._distributed",
+    "replayable_random_split": ".samplers._split",
+    "ReplayableSplit": ".samplers._split",
+    "SplitRecord": ".samplers._split",
+    "draws_per_epoch": ".samplers._loaders",
+    "WorkerSeeds": ".samplers._workers",
+    "worker_seeds": ".samplers._workers",
+    "loader_base_seed": ".samplers._workers",
+    "epoch_base_seed": ".samplers._workers",
+    "States": ".runs._states",
+    "reconstruct": ".runs._states",
+    "check": ".runs._states",
+    "measure_draws": ".runs._states",
+    "describe_loader": ".runs._states",
 }
 
-__all__ = ["MT19937State", "NotReachedError", "__version__", *sorted(_LAZY)]
+if TYPE_CHECKING:  # the real names and signatures for type checkers (py.typed)
+    from ._torch import advance, draws_between
+    from .runs._states import States, check, describe_loader, measure_draws, reconstruct
+    from .samplers._distributed import ReplayableDistributedSampler
+    from .samplers._loaders import draws_per_epoch
+    from .samplers._random import ReplayableRandomSampler
+    from .samplers._split import ReplayableSplit, SplitRecord, replayable_random_split
+    from .samplers._workers import WorkerSeeds, epoch_base_seed, loader_base_seed, worker_seeds
+
+__all__ = sorted(["Draws", "Loader", "MT19937State", "NotReachedError", "Run", "Split",
+                  "__version__", *_LAZY])
 
 
 def __getattr__(name: str) -> Any:

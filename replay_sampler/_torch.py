@@ -1,4 +1,10 @@
-"""The torch adapter: CPU generators in, MT19937 states out, and back."""
+"""The torch adapter: the one place that converts between torch objects and core states.
+
+torch generators and uint8 state tensors go in, :class:`~replay_sampler.core.TorchCPUState`
+and :class:`~replay_sampler.core.MT19937State` come out, and back.  Every
+other module above the core calls these instead of ``get_state()`` /
+``set_state()`` / ``torch.frombuffer`` itself.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import _distance
-from ._checks import count as _check_draws
-from ._formats import TorchCPUState
-from ._mt19937 import MT19937State
+from .core import _distance
+from .core._checks import count as _check_draws
+from .core._mt19937 import MT19937State, TorchCPUState
 
 
 def check_cpu_generator(generator: Any, name: str = "generator") -> torch.Generator:
@@ -29,21 +34,46 @@ def check_cpu_generator(generator: Any, name: str = "generator") -> torch.Genera
     return generator
 
 
-def _parse(generator: torch.Generator) -> TorchCPUState:
-    return TorchCPUState.parse(generator.get_state().numpy(), "generator state")
+# -- generators <-> states ---------------------------------------------------------
+def read(generator: torch.Generator) -> TorchCPUState:
+    """A CPU generator's current state (trusted: torch wrote it)."""
+    return TorchCPUState._trusted(generator.get_state().numpy().tobytes())
 
 
-def _store(generator: torch.Generator, state: TorchCPUState) -> None:
-    generator.set_state(torch.frombuffer(bytearray(state.raw), dtype=torch.uint8))
+def write(generator: torch.Generator, state: TorchCPUState) -> None:
+    """Set a CPU generator to ``state``."""
+    generator.set_state(tensor(state))
+
+
+def generator_at(state: TorchCPUState) -> torch.Generator:
+    """A new private CPU generator in ``state``."""
+    generator = torch.Generator()
+    write(generator, state)
+    return generator
 
 
 def generator_state(generator: torch.Generator) -> MT19937State:
-    return _parse(generator).mt
+    return read(generator).mt
 
 
 def set_generator_state(generator: torch.Generator, mt: MT19937State) -> None:
     """Replace the key and position only; seed and normal caches stay as they are."""
-    _store(generator, _parse(generator).replace(mt))
+    write(generator, read(generator).replace(mt))
+
+
+# -- tensors <-> states ------------------------------------------------------------------
+def tensor(state: TorchCPUState | bytes) -> torch.Tensor:
+    """A state as the uint8 tensor torch's ``get_state()`` returns (a copy)."""
+    raw = state.raw if isinstance(state, TorchCPUState) else state
+    return torch.frombuffer(bytearray(raw), dtype=torch.uint8)
+
+
+def parse(value: Any, name: str) -> TorchCPUState:
+    """A saved torch CPU state -- a uint8 tensor on any device, bytes, a uint8
+    array -- validated; the error names ``name``."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().contiguous().numpy()
+    return TorchCPUState.parse(value, name)
 
 
 def advance(generator: torch.Generator | None, draws: int) -> torch.Generator:
@@ -59,8 +89,7 @@ def advance(generator: torch.Generator | None, draws: int) -> torch.Generator:
     gen = check_cpu_generator(generator)
     n = _check_draws(draws)
     if n:
-        current = _parse(gen)
-        _store(gen, current.replace(current.mt.advance(n)))
+        write(gen, read(gen).advance(n))
     return gen
 
 
@@ -68,12 +97,12 @@ def as_state(value: Any, name: str) -> MT19937State:
     """Coerce any supported generator or state to an :class:`MT19937State`."""
     if isinstance(value, MT19937State):
         return value
+    if isinstance(value, TorchCPUState):
+        return value.mt
     if isinstance(value, torch.Generator):
         return generator_state(check_cpu_generator(value, name))
-    if isinstance(value, torch.Tensor):
-        return TorchCPUState.parse(value.detach().cpu().contiguous(), name).mt
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return TorchCPUState.parse(value, name).mt
+    if isinstance(value, (torch.Tensor, bytes, bytearray, memoryview)):
+        return parse(value, name).mt
     if isinstance(value, np.random.Generator):
         value = value.bit_generator
     if isinstance(value, np.random.MT19937):

@@ -32,7 +32,7 @@ from torch.utils.data import DataLoader, RandomSampler
 from torch.utils.data.distributed import DistributedSampler
 
 from replay_sampler import ReplayableRandomSampler
-from replay_sampler._distributed import ReplayableDistributedSampler
+from replay_sampler.samplers._distributed import ReplayableDistributedSampler
 from tests.sampler_runs import Indices
 
 DEFAULTS: dict[str, Any] = {

@@ -6,7 +6,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from replay_sampler import _gf2
+from replay_sampler.core import _gf2
 from replay_sampler.core import MT19937State, temper, untemper
 from tests.strategies import big_counts, counts, examples, mt_states, seeds, special_counts
 
@@ -153,7 +153,7 @@ def test_x_power_mod_p_matches_direct_reduction():
 
 def test_shipped_jump_table_is_what_its_script_generates():
     """_data/mt19937_trace.npy is reproduced by the script beside it."""
-    from replay_sampler._data import make_trace_table
+    from replay_sampler.core._data import make_trace_table
 
     assert np.array_equal(make_trace_table.build(), _gf2._table())
 
@@ -200,9 +200,9 @@ def test_states_are_immutable_values():
 
 def test_public_state_fallback_engine_agrees():
     """Without the direct struct access (a future numpy), the public-state path gives the same."""
-    from replay_sampler import _mt19937
+    from replay_sampler.core import _engine
 
-    fast, slow = _mt19937._Engine(), _mt19937._Engine()
+    fast, slow = _engine._Engine(), _engine._Engine()
     slow.view = None
     key = MT19937State.from_seed(9).key
     assert np.array_equal(fast.regenerate(key, 3), slow.regenerate(key, 3))

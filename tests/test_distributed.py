@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader, RandomSampler
 from torch.utils.data.distributed import DistributedSampler
 
 from replay_sampler import draws_between, draws_per_epoch
-from replay_sampler._distributed import ReplayableDistributedSampler
+from replay_sampler.samplers._distributed import ReplayableDistributedSampler
 from tests.fresh import fresh_run
 from tests.sampler_runs import Indices
 from tests.strategies import examples, seeds
@@ -486,7 +486,7 @@ def test_bad_arguments_are_named(kwargs, exc, match):
 @pytest.mark.parametrize(
     "epoch, exc, match",
     [
-        (-1, ValueError, "epoch must be an integer >= 0, got -1"),
+        (-1, ValueError, "epoch must be a non-negative integer, got -1"),
         (1.5, TypeError, "epoch must be"),
         (True, TypeError, "epoch must be"),
     ],
@@ -518,13 +518,13 @@ def test_bad_epochs_are_named(epoch, exc, match):
             ValueError,
             "state_dict has order='distributed_sampler'",
         ),
-        ({"epoch": -1}, ValueError, r"state_dict\['epoch'\] must be an integer >= 0"),
+        ({"epoch": -1}, ValueError, r"state_dict\['epoch'\] must be a non-negative integer"),
         (
             {"position": 20},
             ValueError,
             r"state_dict\['position'\]=20 must be below the dataset size 20",
         ),
-        ({"position": "3"}, TypeError, r"state_dict\['position'\] must be an integer"),
+        ({"position": "3"}, TypeError, r"state_dict\['position'\] must be a non-negative integer"),
         ({"num_replicas": 0}, ValueError, r"state_dict\['num_replicas'\] must be an integer >= 1"),
     ],
 )

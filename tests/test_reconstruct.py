@@ -17,13 +17,13 @@ from replay_sampler import (
     Run,
     Split,
     States,
-    _draws,
     check,
+    describe_loader,
     measure_draws,
     reconstruct,
 )
-from replay_sampler._emulate import randint_one_draw, randperm_one_pass
-from replay_sampler.core import MT19937State
+from replay_sampler.core import MT19937State, _draws
+from replay_sampler.core._emulate import randint_one_draw, randperm_one_pass
 from tests.sampler_runs import Indices, seed_everything
 from tests.strategies import examples
 
@@ -56,7 +56,7 @@ def describe(seed, size, extra, np_draws, py_draws, loaders, torch_version=None)
     return Run(
         seed=seed,
         prologue=(Split(size, (0.8, 0.2)), Draws(measure_draws(build_model), "model init")),
-        loaders=tuple(Loader.from_dataloader(loader) for loader in loaders),
+        loaders=tuple(describe_loader(loader) for loader in loaders),
         epoch_draws=extra,
         numpy_epoch_draws=np_draws,
         random_epoch_draws=py_draws,
@@ -220,7 +220,7 @@ def test_measure_draws_leaves_the_generator_as_it_was():
         ({"seed": 1, "seeded": ("torch", "jax")}, ValueError, "seeded may name"),
         ({"seed": 1, "prologue": (3,)}, TypeError, "prologue\\[0\\] must be a Split or Draws"),
         ({"seed": 1.5}, TypeError, "seed must be an integer"),
-        ({"seed": 1, "epoch_draws": -2}, ValueError, "epoch_draws must be an integer >= 0"),
+        ({"seed": 1, "epoch_draws": -2}, ValueError, "epoch_draws must be a non-negative integer"),
         ({"seed": 1, "torch_version": "1.12", "prologue": (Split(10, (0.5, 0.5)),)}, ValueError,
          "random_split takes fractions from torch 1.13 on"),
         ({"seed": 1, "torch_version": "1.10", "loaders": (Loader(10, shuffle=True, num_samples=5),)},

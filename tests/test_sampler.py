@@ -321,10 +321,10 @@ def test_persistent_workers_draw_the_base_seed_once():
 @pytest.mark.parametrize(
     "call, exc, match",
     [
-        (lambda s: s.set_epoch(-1), ValueError, "epoch must be an integer >= 0, got -1"),
-        (lambda s: s.set_epoch(1.0), TypeError, "epoch must be an integer >= 0, got 1.0"),
-        (lambda s: s.set_epoch("3"), TypeError, "epoch must be an integer >= 0, got '3'"),
-        (lambda s: s.indices(-2), ValueError, "epoch must be an integer >= 0, got -2"),
+        (lambda s: s.set_epoch(-1), ValueError, "epoch must be a non-negative integer, got -1"),
+        (lambda s: s.set_epoch(1.0), TypeError, "epoch must be a non-negative integer, got 1.0"),
+        (lambda s: s.set_epoch("3"), TypeError, "epoch must be a non-negative integer, got '3'"),
+        (lambda s: s.indices(-2), ValueError, "epoch must be a non-negative integer, got -2"),
         (lambda s: s.state_dict(samples_consumed=5), ValueError, "samples_consumed=5 is more than the 0"),
     ],
 )
@@ -344,9 +344,9 @@ def test_bad_epochs_are_refused_and_nothing_moves(call, exc, match):
         ({"replacement": 1}, TypeError, "replacement should be a boolean value, but got replacement=1"),
         ({"num_samples": 0}, ValueError, "num_samples should be a positive integer value, but got num_samples=0"),
         ({"generator": FakeCudaGenerator()}, ValueError, "generator is a cuda generator"),
-        ({"draws_per_epoch": -4}, ValueError, "draws_per_epoch must be an integer >= 0, got -4"),
-        ({"draws_per_epoch": (1, 2, 3)}, ValueError, "draws_per_epoch must be an int or a"),
-        ({"first_epoch": -1}, ValueError, "first_epoch must be an integer >= 0"),
+        ({"draws_per_epoch": -4}, ValueError, "draws_per_epoch must be a non-negative integer, got -4"),
+        ({"draws_per_epoch": (1, 2, 3)}, ValueError, "draws_per_epoch must be a non-negative integer or a"),
+        ({"first_epoch": -1}, ValueError, "first_epoch must be a non-negative integer"),
     ],
 )
 def test_bad_constructor_arguments(kwargs, exc, match):

@@ -140,9 +140,9 @@ def _saved(**kwargs):
         (lambda sd: None, {"generator": torch.Generator()}, ValueError, "saved with the global generator; this sampler uses the explicit one"),
         (lambda sd: None, {"replacement": True}, ValueError, "replacement=False; this sampler has True"),
         (lambda sd: sd.update(samples_consumed=11), {}, ValueError, "samples_consumed'\\]=11 exceeds num_samples=10"),
-        (lambda sd: sd.update(samples_consumed=-1), {}, ValueError, "samples_consumed'\\] must be an integer >= 0"),
+        (lambda sd: sd.update(samples_consumed=-1), {}, ValueError, "samples_consumed'\\] must be a non-negative integer"),
         (lambda sd: sd.update(generator_state=torch.zeros(16, dtype=torch.uint8)), {}, ValueError, "16 bytes, the size of a CUDA"),
-        (lambda sd: sd.update(epoch_seed="x"), {}, TypeError, "epoch_seed'\\] must be an integer"),
+        (lambda sd: sd.update(epoch_seed="x"), {}, TypeError, "epoch_seed'\\] must be a non-negative integer"),
     ],
 )
 def test_foreign_state_dicts_are_refused_and_nothing_moves(mutate, target_kwargs, exc, match):

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from torch.utils.data import DataLoader, Dataset, get_worker_info
 from torch.utils.data._utils.worker import _generate_state
 
-from replay_sampler._workers import (
+from replay_sampler.samplers._workers import (
     WorkerSeeds,
     epoch_base_seed,
     loader_base_seed,
@@ -204,9 +204,9 @@ def test_persistent_workers_are_refused_after_their_first_epoch():
 @pytest.mark.parametrize(
     "call, exc, match",
     [
-        (lambda: worker_seeds(-1, 2), ValueError, "base_seed must be an integer >= 0, got -1"),
+        (lambda: worker_seeds(-1, 2), ValueError, "base_seed must be a non-negative integer, got -1"),
         (lambda: worker_seeds(2**63, 2), ValueError, "base_seed must be below 2\\*\\*63"),
-        (lambda: worker_seeds(5, "2"), TypeError, "num_workers must be an integer >= 0"),
+        (lambda: worker_seeds(5, "2"), TypeError, "num_workers must be a non-negative integer"),
         (lambda: loader_base_seed(object()), TypeError, "source must be a CPU torch.Generator"),
         (
             lambda: loader_base_seed(None, draws=-1),
@@ -221,12 +221,12 @@ def test_persistent_workers_are_refused_after_their_first_epoch():
         (
             lambda: epoch_base_seed(torch.get_rng_state(), 1, (1, 2, 3)),
             ValueError,
-            "draws_per_epoch must be an int or a \\(first_epoch, later_epochs\\) pair",
+            "draws_per_epoch must be a non-negative integer or a \\(first_epoch, later_epochs\\) pair",
         ),
         (
             lambda: epoch_base_seed(torch.get_rng_state(), 1, None),
             TypeError,
-            "draws_per_epoch must be an integer",
+            "draws_per_epoch must be a non-negative integer or a",
         ),
         (lambda: epoch_base_seed(torch.zeros(16, dtype=torch.uint8), 1, 4), ValueError, "CUDA"),
     ],

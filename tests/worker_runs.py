@@ -26,7 +26,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, get_worker_info
 
 from replay_sampler import ReplayableRandomSampler, draws_per_epoch
-from replay_sampler._workers import loader_base_seed
+from replay_sampler.samplers._workers import loader_base_seed
 from tests.sampler_runs import Indices, seed_everything
 
 DEFAULTS: dict[str, Any] = {

@@ -10,12 +10,12 @@ import torch
 import torch.distributed as dist
 from torch.utils.data.distributed import DistributedSampler
 
-from . import _draws
-from ._checks import boolean as _bool
-from ._checks import integer as _int
-from ._checks import state_header
-from ._formats import TorchCPUState
-from ._mt19937 import MT19937State
+from .. import _torch
+from ..core import _draws
+from ..core._checks import boolean as _bool
+from ..core._checks import integer as _int
+from ..core._checks import one_of, state_header
+from ..core._mt19937 import MT19937State, TorchCPUState
 
 #: Version of the ``state_dict`` layout; bumped on any incompatible change.
 STATE_VERSION = 1
@@ -84,9 +84,7 @@ def random_sampler_order(n: int, seed: int, epoch: int) -> list[int]:
     if n <= 1:
         return list(range(n))
     state = TorchCPUState.fresh(seed, MT19937State.from_seed(seed).advance(epoch * epoch_stride(n)))
-    generator = torch.Generator()
-    generator.set_state(torch.frombuffer(bytearray(state.raw), dtype=torch.uint8))
-    return torch.randperm(n, generator=generator).tolist()
+    return torch.randperm(n, generator=_torch.generator_at(state)).tolist()
 
 
 class ReplayableDistributedSampler(DistributedSampler[int]):
@@ -180,8 +178,7 @@ class ReplayableDistributedSampler(DistributedSampler[int]):
         shuffle = _bool(shuffle, "shuffle")
         drop_last = _bool(drop_last, "drop_last")
         seed = _seed(seed)
-        if order not in _ORDERS:
-            raise ValueError(f"order must be one of {', '.join(map(repr, _ORDERS))}; got {order!r}")
+        one_of(order, "order", _ORDERS)
         num_replicas = _world(num_replicas, "num_replicas", "get_world_size")
         rank = _world(rank, "rank", "get_rank")
         # DistributedSampler checks the rank and sets dataset, num_replicas,

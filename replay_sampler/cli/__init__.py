@@ -29,6 +29,9 @@ own generator), own-loader-generator (DataLoader(generator=...)).
 """
 
 
+from ..core import Draws, Loader, Run, Split, TorchProfile, split_lengths
+
+
 class CLIError(Exception):
     """A user error: printed without a traceback, exit status 2."""
 
@@ -54,7 +57,6 @@ def _fractions(text: str, what: str) -> tuple[float, ...]:
 
 
 def _split(text: str):
-    from ._reconstruct import Split
 
     size, sep, lengths = text.partition(":")
     if not sep:
@@ -66,7 +68,6 @@ def _split(text: str):
 
 
 def _loader(text: str):
-    from ._reconstruct import Loader
 
     label, sep, rest = text.partition("=")
     if not sep or not label:
@@ -99,8 +100,6 @@ def _loader(text: str):
 
 
 def _run_from_args(args: argparse.Namespace):
-    from ._reconstruct import Draws, Loader, Run, Split
-    from ._split import split_lengths
 
     prologue: list[Any] = []
     loaders: list[Any] = []
@@ -110,8 +109,6 @@ def _run_from_args(args: argparse.Namespace):
         if not 0 < args.train_portion < 1:
             raise CLIError(f"--train-portion must be between 0 and 1, got {args.train_portion}")
         fractions = (args.train_portion, 1 - args.train_portion)
-        from ._draws import TorchProfile
-
         try:
             modern = TorchProfile.of(args.torch_version).split_accepts_fractions
         except (ValueError, TypeError) as exc:
@@ -137,7 +134,7 @@ def _run_from_args(args: argparse.Namespace):
             random_epoch_draws=args.random_epoch_draws, torch_version=args.torch_version,
             first_epoch=args.first_epoch,
         )
-        run._epoch(args.epoch)
+        run.check_epoch(args.epoch)
     except (ValueError, TypeError) as exc:
         raise CLIError(str(exc)) from None
     return run
@@ -150,7 +147,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_reconstruct(args: argparse.Namespace) -> int:
-    from ._reconstruct import LIMITS, check, reconstruct
+    from ..runs._states import LIMITS, check, reconstruct
 
     run = _run_from_args(args)
     states = reconstruct(run, args.epoch)

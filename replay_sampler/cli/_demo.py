@@ -120,8 +120,8 @@ def run_replay(folder: pathlib.Path) -> tuple[list[tuple[float, float]], int]:
     import torch
 
     from ._progress import progress
-    from ._reconstruct import measure_draws
-    from ._sampler import ReplayableRandomSampler
+    from ..runs._states import measure_draws
+    from ..samplers._random import ReplayableRandomSampler
 
     train, test, model, optimizer = _setup()
     _load(model, optimizer, folder, RESUME - 1)
@@ -184,7 +184,7 @@ def _child(role: str, folder: str) -> None:
 
 def _spawn(role: str, folder: str) -> dict:
     out = subprocess.run(
-        [sys.executable, "-m", "replay_sampler._demo", role, folder],
+        [sys.executable, "-m", "replay_sampler.cli._demo", role, folder],
         stdout=subprocess.PIPE, text=True,
     )
     if out.returncode != 0:
@@ -235,7 +235,7 @@ def main() -> int:
         same = value[0].hex() == ref[0].hex() and value[1].hex() == ref[1].hex()
         return f"{value[0]:.12f} / {value[1]:.12f} {'identical' if same else 'DIFFERS'}"
 
-    from ._split import split_lengths
+    from ..core import split_lengths
 
     train_size = split_lengths(SIZE, FRACTIONS)[0]
     naive = int(FRACTIONS[0] * SIZE)

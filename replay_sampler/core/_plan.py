@@ -1,75 +1,122 @@
-"""Reconstruct an old run's RNG states at the start of any epoch, without replaying it.
+"""The torch-free description of a run and its draw plan (numpy only).
 
-A :class:`Run` describes what the run drew: how it was seeded, the prologue
-before the loop (``random_split``, a model initialised on the CPU), and what
-each epoch draws (its DataLoaders, plus any other draws of the loop), under
-the rules of the torch release that made it (:class:`~replay_sampler.core.TorchProfile`).
-:func:`reconstruct` turns that into the torch, numpy and Python ``random``
-states at the start of epoch E -- one jump per generator, milliseconds.
-
-What cannot be reconstructed is said plainly in :data:`LIMITS`.
+A :class:`Run` describes what a training run drew: how it was seeded, the
+prologue before the loop (:class:`Split`, :class:`Draws`), and what each
+epoch draws (its :class:`Loader` s, plus any other draws of the loop), under
+the rules of the torch release that made it (:class:`TorchProfile`).
+:func:`states_at` turns that into the generators' states at the start of an
+epoch -- one jump per generator.  ``replay_sampler.reconstruct`` wraps it
+with torch I/O.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import pathlib
-import random
-from collections.abc import Callable
+import math
+import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-import torch
+from ._checks import draws_to_epoch, integer, is_integer, one_of
+from ._draws import SEED_DRAWS, random_sampler_draws, randperm_draws
+from ._mt19937 import MT19937State, TorchCPUState
+from ._profiles import SamplerGlobalDraws, TorchProfile
 
-from . import __version__
-from ._checks import draws_to_epoch, integer
-from ._distance import NotReachedError
-from ._draws import SEED_DRAWS, TorchProfile, random_sampler_draws, randperm_draws
-from ._formats import TorchCPUState
-from ._mt19937 import MT19937State
-from ._torch import check_cpu_generator, draws_between
-
-FILE_KIND = "replay_sampler.reconstruction"
-FILE_VERSION = 1
 GENERATORS = ("torch", "numpy", "random")
 
-#: What no description can bring back; printed with every reconstruction.
-LIMITS = (
-    "CUDA generators are Philox counters whose offset grows with every random kernel "
-    "launched on the GPU; it is not determined by the CPU-side description, so GPU "
-    "randomness (dropout on the GPU, say) cannot be reconstructed.",
-    "Draws whose count depends on the data or on timing (variable-length batches feeding "
-    "CPU dropout, early exits, retries) break the fixed per-epoch count; measure an epoch "
-    "with draws_between and check a saved state if one exists.",
-    "torch's cached second normal sample (randn of small tensors) is not modelled; the "
-    "reconstructed torch state has empty normal caches, as manual_seed leaves them.",
-)
+
+def split_lengths(total: int, lengths: Sequence[int | float]) -> list[int]:
+    """The integer lengths ``random_split`` uses, with its warnings and errors.
+
+    Fractions summing to 1 (and, as in torch, integer lengths summing to 1)
+    become ``floor(total * fraction)``, the remainder handed out one by one,
+    round robin from the first split.  This is torch's rule, written out for
+    descriptions of runs; ``replayable_random_split`` calls torch's own.
+    """
+    if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
+        subset_lengths: list[int] = []
+        for i, frac in enumerate(lengths):
+            if frac < 0 or frac > 1:
+                raise ValueError(f"Fraction at index {i} is not between 0 and 1")
+            subset_lengths.append(math.floor(total * frac))
+        remainder = total - sum(subset_lengths)
+        for i in range(remainder):
+            subset_lengths[i % len(subset_lengths)] += 1
+        lengths = subset_lengths
+        for i, length in enumerate(lengths):
+            if length == 0:
+                warnings.warn(
+                    f"Length of split at index {i} is 0. This might result in an empty dataset.",
+                    stacklevel=3,
+                )
+    if sum(lengths) != total:
+        raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
+    return list(lengths)  # as given: torch's randperm refuses non-integer lengths itself
 
 
 def _count(value: Any, name: str) -> int:
     return integer(value, name, 0)
 
 
+_WHERE = ("global", "own")
+
+
 def _which(value: Any, name: str) -> str:
-    if value not in ("global", "own"):
-        raise ValueError(f"{name} must be 'global' or 'own', got {value!r}")
-    return value
+    return str(one_of(value, name, _WHERE))
 
 
 @dataclass(frozen=True)
 class Split:
-    """A ``random_split`` of ``size`` items: one ``randperm(size)``."""
+    """A ``random_split`` of ``size`` items: one ``randperm(size)``.
+
+    ``lengths`` (optional: the draws depend on ``size`` only) are checked as
+    ``random_split`` checks them -- fractions summing to 1, or non-negative
+    integers summing to ``size`` -- so a split no torch accepts is refused.
+    """
 
     size: int
-    lengths: tuple[float, ...] = ()
+    lengths: tuple[int | float, ...] = ()
     generator: str = "global"
     label: str = "random_split"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "size", _count(self.size, "Split.size"))
-        object.__setattr__(self, "lengths", tuple(self.lengths))
+        size = _count(self.size, "Split.size")
+        object.__setattr__(self, "size", size)
+        lengths = tuple(self.lengths)
+        object.__setattr__(self, "lengths", lengths)
         _which(self.generator, "Split.generator")
+        if lengths:
+            self.integer_lengths()  # validates
+
+    @property
+    def fractional(self) -> bool:
+        """Are the lengths fractions (which ``random_split`` takes from 1.13 on)?"""
+        return bool(self.lengths) and not all(is_integer(x) for x in self.lengths)
+
+    def integer_lengths(self) -> list[int]:
+        """The subsets' sizes, as ``random_split`` computes them."""
+        lengths = self.lengths
+        for i, x in enumerate(lengths):
+            if not (is_integer(x) or isinstance(x, float)):
+                raise TypeError(
+                    f"Split.lengths[{i}] must be an integer or a fraction, got {x!r} "
+                    f"(type {type(x).__name__})"
+                )
+        if any(is_integer(x) and x < 0 for x in lengths):
+            raise ValueError(f"Split.lengths must not be negative, got {list(lengths)}")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # an empty subset is legal, if odd
+            try:
+                out = split_lengths(self.size, lengths)
+            except ValueError as exc:
+                raise ValueError(f"Split.lengths {list(lengths)} for {self.size} items: {exc}") from None
+        if not all(is_integer(x) or float(x).is_integer() for x in out):
+            raise ValueError(
+                f"Split.lengths {list(lengths)} for {self.size} items: lengths must be "
+                "fractions summing to 1 or integers summing to the dataset size"
+            )
+        return [int(x) for x in out]
 
     def draws(self, profile: TorchProfile) -> int:
         return randperm_draws(self.size, profile) if self.generator == "global" else 0
@@ -82,7 +129,7 @@ class Split:
 @dataclass(frozen=True)
 class Draws:
     """A known number of draws from torch's global generator (a model built on
-    the CPU, say -- measure it with :func:`measure_draws`)."""
+    the CPU, say -- measure it with ``replay_sampler.measure_draws``)."""
 
     count: int
     label: str = "other draws"
@@ -125,36 +172,6 @@ class Loader:
         if self.replacement and not self.shuffle:
             raise ValueError("Loader.replacement needs shuffle=True")
 
-    @classmethod
-    def from_dataloader(cls, loader: torch.utils.data.DataLoader, label: str = "loader") -> Loader:
-        """Describe a live ``DataLoader`` (its sampler must be sequential or random)."""
-        from torch.utils.data import BatchSampler, RandomSampler, SequentialSampler
-
-        from ._sampler import ReplayableRandomSampler
-
-        batch = loader.batch_sampler
-        sampler = batch.sampler if isinstance(batch, BatchSampler) else loader.sampler
-
-        def kind(gen: Any) -> str:
-            return "global" if gen is None or gen is torch.default_generator else "own"
-
-        common = {
-            "size": len(loader.dataset),  # type: ignore[arg-type]
-            "loader_generator": kind(loader.generator),
-            "persistent_workers": bool(loader.persistent_workers and loader.num_workers),
-            "label": label,
-        }
-        if isinstance(sampler, (RandomSampler, ReplayableRandomSampler)):
-            num = sampler._num_samples
-            return cls(shuffle=True, replacement=sampler.replacement, num_samples=num,
-                       sampler_generator=kind(sampler.generator), **common)
-        if isinstance(sampler, SequentialSampler):
-            return cls(**common)
-        raise TypeError(
-            f"cannot describe a DataLoader with a {type(sampler).__name__}; describe its "
-            "draws with Draws(count) instead"
-        )
-
     def seed_draws(self, first: bool) -> int:
         if self.loader_generator != "global" or (self.persistent_workers and not first):
             return 0
@@ -181,12 +198,13 @@ class Loader:
         if self.shuffle and self.sampler_generator == "global":
             mode = profile.sampler_global_draws
             what = {
-                "randperm": "randperm on the global generator",
-                "seed+randperm": "seed + randperm on global (1.7-1.8 bug)",
-                "seed": "a seed for its private generator",
+                SamplerGlobalDraws.PERMUTATION: "randperm on the global generator",
+                SamplerGlobalDraws.SEED_THEN_PERMUTATION: "seed + randperm on global (1.7-1.8 bug)",
+                SamplerGlobalDraws.SEED: "a seed for its private generator",
             }[mode]
             if self.replacement:
-                what = "randint on global" if mode == "randperm" else "a seed for its private generator"
+                what = ("randint on global" if mode is SamplerGlobalDraws.PERMUTATION
+                        else "a seed for its private generator")
             rows.append((f"{self.label}: RandomSampler, {what}", self.sampler_draws(profile)))
         return rows
 
@@ -225,9 +243,7 @@ class Run:
     profile: TorchProfile = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if isinstance(self.seed, bool) or not hasattr(type(self.seed), "__index__"):
-            raise TypeError(f"seed must be an integer, got {self.seed!r}")
-        object.__setattr__(self, "seed", int(self.seed))
+        object.__setattr__(self, "seed", integer(self.seed, "seed"))
         object.__setattr__(self, "seeded", tuple(self.seeded))
         unknown = set(self.seeded) - set(GENERATORS)
         if unknown:
@@ -247,9 +263,13 @@ class Run:
         object.__setattr__(self, "profile", TorchProfile.of(self.torch_version))
         for loader in self.loaders:
             loader.sampler_draws(self.profile)  # raises for what this release could not do
+            if loader.loader_generator == "own" and not self.profile.loader_generator:
+                raise ValueError(
+                    f"{loader.label}: DataLoader(generator=...) exists from torch 1.6 on, not in "
+                    f"{self.profile}; describe the loader with loader_generator='global'"
+                )
         for step in self.prologue:
-            fractional = any(not float(x).is_integer() for x in getattr(step, "lengths", ()))
-            if fractional and not self.profile.split_accepts_fractions:
+            if isinstance(step, Split) and step.fractional and not self.profile.split_accepts_fractions:
                 raise ValueError(
                     f"random_split takes fractions from torch 1.13 on, not {self.profile}; "
                     "give the integer lengths the run passed"
@@ -267,11 +287,12 @@ class Run:
 
     def torch_draws_before(self, epoch: int) -> int:
         """Global torch draws from the seed to the start of ``epoch``."""
-        e = self._epoch(epoch)
+        e = self.check_epoch(epoch)
         per_epoch = (self.epoch_torch_draws(self.first_epoch), self.epoch_torch_draws(self.first_epoch + 1))
         return self.prologue_draws() + draws_to_epoch(per_epoch, e - self.first_epoch)
 
-    def _epoch(self, epoch: Any) -> int:
+    def check_epoch(self, epoch: Any) -> int:
+        """``epoch`` as an int, if it is one of this run's (``>= first_epoch``)."""
         e = _count(epoch, "epoch")
         if e < self.first_epoch:
             raise ValueError(f"epoch must be >= first_epoch={self.first_epoch}, got {e}")
@@ -279,7 +300,7 @@ class Run:
 
     def explain(self, epoch: int) -> str:
         """The draw plan up to the start of ``epoch``, step by step."""
-        e = self._epoch(epoch)
+        e = self.check_epoch(epoch)
         p = self.profile
         width = 56
 
@@ -329,91 +350,18 @@ class Run:
             "epoch_draws": self.epoch_draws,
             "numpy_epoch_draws": self.numpy_epoch_draws,
             "random_epoch_draws": self.random_epoch_draws,
-            "torch_version": f"{self.profile.version[0]}.{self.profile.version[1]}",
+            "torch_version": self.profile.name,
             "first_epoch": self.first_epoch,
         }
 
 
-@dataclass(frozen=True)
-class States:
-    """The generators' states at the start of an epoch (``None``: not seeded)."""
-
-    epoch: int
-    torch: bytes | None
-    numpy: tuple[Any, ...] | None
-    random: tuple[Any, ...] | None
-    description: dict[str, Any] = field(default_factory=dict)
-
-    def apply(self) -> None:
-        """Set torch's, numpy's and Python's global generators to these states."""
-        if self.torch is not None:
-            torch.set_rng_state(torch.frombuffer(bytearray(self.torch), dtype=torch.uint8))
-        if self.numpy is not None:
-            np.random.set_state(self.numpy)
-        if self.random is not None:
-            random.setstate(self.random)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The checkpoint keys of the original write-up, readable with
-        ``torch.load(..., weights_only=True)``."""
-        out: dict[str, Any] = {
-            "torch_rng_state": None if self.torch is None
-            else torch.frombuffer(bytearray(self.torch), dtype=torch.uint8),
-            "numpy_rng_state": self.numpy,
-            "python_rng_state": self.random,
-            "replay_sampler": {
-                "kind": FILE_KIND,
-                "version": FILE_VERSION,
-                "library": __version__,
-                "epoch": self.epoch,
-                "description": self.description,
-            },
-        }
-        return out
-
-    def save(self, path: str | pathlib.Path) -> None:
-        torch.save(self.to_dict(), path)
-
-    @classmethod
-    def from_dict(cls, data: Any, name: str = "file") -> States:
-        """Validate and read what :meth:`to_dict` wrote."""
-        if not isinstance(data, dict):
-            raise ValueError(f"{name} does not hold a dict but a {type(data).__name__}")
-        meta = data.get("replay_sampler")
-        if not isinstance(meta, dict) or meta.get("kind") != FILE_KIND:
-            raise ValueError(f"{name} was not written by replay_sampler reconstruct")
-        if meta.get("version") != FILE_VERSION:
-            raise ValueError(
-                f"{name} has format version {meta.get('version')!r}; this replay_sampler "
-                f"reads version {FILE_VERSION}"
-            )
-        raw = data.get("torch_rng_state")
-        torch_state = None
-        if raw is not None:
-            if isinstance(raw, torch.Tensor):
-                raw = raw.contiguous()
-            torch_state = TorchCPUState.parse(raw, f"{name}['torch_rng_state']").raw
-        np_state, py_state = data.get("numpy_rng_state"), data.get("python_rng_state")
-        if np_state is not None:
-            MT19937State.from_numpy_legacy(np_state)
-        if py_state is not None:
-            MT19937State.from_python_random(py_state)
-        return cls(_count(meta.get("epoch"), f"{name} epoch"), torch_state, np_state, py_state,
-                   meta.get("description") or {})
-
-    @classmethod
-    def load(cls, path: str | pathlib.Path) -> States:
-        try:
-            data = torch.load(path, weights_only=True)
-        except FileNotFoundError:
-            raise
-        except Exception as exc:
-            raise ValueError(f"{path} is not a torch file replay_sampler can read: {exc}") from exc
-        return cls.from_dict(data, str(path))
 
 
-def reconstruct(run: Run, epoch: int) -> States:
-    """The states of ``run``'s generators at the start of ``epoch``.
+def states_at(run: Run, epoch: int) -> tuple[bytes | None, tuple[Any, ...] | None,
+                                            tuple[Any, ...] | None]:
+    """The torch (5056 bytes), numpy (``np.random.get_state()``) and Python
+    ``random`` states of ``run``'s generators at the start of ``epoch``;
+    ``None`` for a generator the run did not seed.
 
     torch's is laid out as ``manual_seed(seed)`` leaves it and moved by the
     draws of the prologue and of every earlier epoch; numpy's and Python's
@@ -421,85 +369,17 @@ def reconstruct(run: Run, epoch: int) -> States:
     """
     if not isinstance(run, Run):
         raise TypeError(f"run must be a Run, got {type(run).__name__}")
-    e = run._epoch(epoch)
+    e = run.check_epoch(epoch)
     k = e - run.first_epoch
     torch_state = numpy_state = random_state = None
     if "torch" in run.seeded:
         advanced = MT19937State.from_seed(run.seed).advance(run.torch_draws_before(e))
         torch_state = TorchCPUState.fresh(run.seed, advanced).raw
     if "numpy" in run.seeded:
-        numpy_state = MT19937State.from_seed(run.seed).advance(k * run.numpy_epoch_draws)
-        numpy_state = ("MT19937", [int(v) for v in numpy_state.key], numpy_state.pos, 0, 0.0)
+        mt = MT19937State.from_seed(run.seed).advance(k * run.numpy_epoch_draws)
+        numpy_state = ("MT19937", [int(v) for v in mt.key], mt.pos, 0, 0.0)
     if "random" in run.seeded:
-        random_state = MT19937State.from_python_seed(run.seed).advance(k * run.random_epoch_draws)
-        random_state = random_state.to_python_random()
-    return States(e, torch_state, numpy_state, random_state, run.to_dict())
-
-
-@dataclass(frozen=True)
-class Finding:
-    generator: str
-    agrees: bool
-    message: str
-
-
-def check(run: Run, epoch: int, saved: dict[str, Any], limit: int = 10**7) -> list[Finding]:
-    """Compare a reconstruction with states a checkpoint did save.
-
-    ``saved`` may hold any of ``torch_rng_state``, ``numpy_rng_state``,
-    ``python_rng_state`` (the states at the start of ``epoch``).  For each
-    that disagrees, the finding says how many draws separate the two (within
-    ``limit``) -- the usual sign of a per-epoch count that is off.
-    """
-    ours = reconstruct(run, epoch)
-    findings = []
-    pairs = (
-        ("torch", "torch_rng_state", ours.torch, MT19937State.from_torch),
-        ("numpy", "numpy_rng_state", ours.numpy, MT19937State.from_numpy_legacy),
-        ("random", "python_rng_state", ours.random, MT19937State.from_python_random),
-    )
-    k = max(1, epoch - run.first_epoch)
-    for name, key, mine, parse in pairs:
-        if saved.get(key) is None or mine is None:
-            continue
-        value = saved[key]
-        if isinstance(value, torch.Tensor):
-            value = value.contiguous()
-        theirs, recon = parse(value), parse(mine)
-        if recon.same_stream(theirs):
-            findings.append(Finding(name, True, f"{name}: the saved state is the reconstructed one"))
-            continue
-        message = f"{name}: the saved state differs from the reconstruction"
-        for a, b, word in ((recon, theirs, "after"), (theirs, recon, "before")):
-            try:
-                d = draws_between(a, b, limit)
-            except NotReachedError:
-                continue
-            message += (f"; it lies {d:,} draws {word} it -- {d / k:,.1f} per epoch over "
-                        f"{epoch - run.first_epoch} epochs, so the description misses draws"
-                        if word == "after" else
-                        f"; it lies {d:,} draws {word} it, so the description counts too many")
-            break
-        else:
-            message += f" and is not within {limit:,} draws of it either way (another seed?)"
-        findings.append(Finding(name, False, message))
-    return findings
-
-
-def measure_draws(fn: Callable[[], Any], generator: torch.Generator | None = None,
-                  limit: int = 10**9) -> int:
-    """Run ``fn()`` and return how many draws it took from ``generator``
-    (default: torch's global one), leaving the generator as it was before.
-
-    For a prologue step such as building a model on the CPU::
-
-        Draws(measure_draws(lambda: MyModel()), "model init")
-    """
-    gen = check_cpu_generator(generator)
-    before = gen.get_state()
-    try:
-        fn()
-        after = gen.get_state()
-    finally:
-        gen.set_state(before)
-    return draws_between(before, after, limit)
+        random_state = MT19937State.from_python_seed(run.seed).advance(
+            k * run.random_epoch_draws
+        ).to_python_random()
+    return torch_state, numpy_state, random_state

@@ -14,12 +14,13 @@ from typing import Any
 import torch
 from torch.utils.data import Sampler
 
-from . import _checks, _draws, _gf2
-from ._distance import NotReachedError, draws_between
-from ._emulate import randint_one_draw, randperm_one_pass
-from ._formats import TorchCPUState
-from ._mt19937 import MT19937State
-from ._torch import check_cpu_generator
+from .. import _torch
+from ..core import _checks, _draws, _gf2
+from ..core._distance import NotReachedError, draws_between
+from ..core._emulate import randint_one_draw, randperm_one_pass
+from ..core._mt19937 import TorchCPUState
+from ..core._profiles import RANDPERM_LARGE_N, TorchProfile
+from .._torch import check_cpu_generator
 
 #: Version of the ``state_dict`` layout; bumped on any incompatible change.
 STATE_VERSION = 1
@@ -57,45 +58,12 @@ _KEEP_REPLACEMENT_CHUNKS = 2048
 _STRIDE_SCAN_MIN = 10**7
 
 
-def _raw(generator: torch.Generator) -> bytes:
-    return generator.get_state().numpy().tobytes()
-
-
-def _store(generator: torch.Generator, raw: bytes) -> None:
-    generator.set_state(torch.frombuffer(bytearray(raw), dtype=torch.uint8))
-
-
-def _mt(raw: bytes) -> MT19937State:
-    return TorchCPUState(raw).mt
-
-
-def _moved(raw: bytes, draws: int) -> bytes:
-    """``raw`` advanced by ``draws``, every other field kept."""
-    state = TorchCPUState(raw)
-    return state.replace(state.mt.advance(draws)).raw
-
-
-def _same(a: MT19937State, b: MT19937State) -> bool:
-    """Same stream; the exact comparison first, as it is the usual case and cheap."""
-    return a == b or a.same_stream(b)
-
-
-def _private(raw: bytes) -> torch.Generator:
-    gen = torch.Generator()
-    _store(gen, raw)
-    return gen
-
-
 def _index(value: Any, name: str, minimum: int = 0) -> int:
     return _checks.integer(value, name, minimum)
 
 
 def _check_stride(value: Any) -> int | tuple[int, int] | None:
     return None if value is None else _checks.stride(value)
-
-
-def _tensor(raw: bytes) -> torch.Tensor:
-    return torch.frombuffer(bytearray(raw), dtype=torch.uint8)
 
 
 class _Progress:
@@ -198,8 +166,8 @@ class ReplayableRandomSampler(Sampler[int]):
             check_cpu_generator(generator)
         self.draws_per_epoch = _check_stride(draws_per_epoch)
         self.first_epoch = _index(first_epoch, "first_epoch")
-        self.profile = _draws.TorchProfile.of(torch_version)
-        self._installed = _draws.TorchProfile.of(None)
+        self.profile = TorchProfile.of(torch_version)
+        self._installed = TorchProfile.of(None)
         if (
             not self.replacement
             and self._num_samples is not None
@@ -212,18 +180,18 @@ class ReplayableRandomSampler(Sampler[int]):
 
         # (epoch, jump generator's state at its start) that jumps are measured from:
         # the first set_epoch of the process, or where a running loop already was
-        self._anchor: tuple[int, bytes] | None = None
+        self._anchor: tuple[int, TorchCPUState] | None = None
         self._epoch = self.first_epoch  # epoch being, or about to be, iterated
         self._pinned = False  # set_epoch(self._epoch) was called; not iterated yet
         self._started: int | None = None  # epoch whose iteration began last
-        self._epoch_start: tuple[int, bytes] | None = None  # (epoch, state at its set_epoch)
-        self._sampler_start: bytes | None = None  # before the epoch's first sampler draw
+        self._epoch_start: tuple[int, TorchCPUState] | None = None  # (epoch, state at its set_epoch)
+        self._sampler_start: TorchCPUState | None = None  # before the epoch's first sampler draw
         self._seed: int | None = None  # the epoch's seed (global generator)
         self._progress: weakref.ref[_Progress] | None = None  # the running iteration's
         self._handed_out = 0  # indices handed out by the last iteration, once it ended
         self._chunks_drawn = 0
         # the last chunks drawn from an explicit generator: (index, state before, values)
-        self._recent: deque[tuple[int, bytes | None, list[int] | None]] = deque(
+        self._recent: deque[tuple[int, TorchCPUState | None, list[int] | None]] = deque(
             maxlen=_KEEP_REPLACEMENT_CHUNKS if replacement is True else _KEEP_CHUNKS
         )
         self._resume: dict[str, Any] | None = None  # pending, from load_state_dict
@@ -296,18 +264,17 @@ class ReplayableRandomSampler(Sampler[int]):
         """Draw what RandomSampler draws before its permutation; return the
         generator the permutation comes from."""
         if self.generator is not None:
-            self._sampler_start = _raw(self.generator)
+            self._sampler_start = _torch.read(self.generator)
             self._note_pre_draws()
             self._seed = None
             return self.generator
-        self._sampler_start = _raw(torch.default_generator)
+        self._sampler_start = _torch.read(torch.default_generator)
         self._note_pre_draws()
-        mode = self.profile.sampler_global_draws
-        if mode == "randperm":  # torch <= 1.6: straight from the global generator
+        if not self.profile.sampler_draws_seed():  # torch <= 1.6: straight from the global
             self._seed = None
             return torch.default_generator
         self._seed = int(torch.empty((), dtype=torch.int64).random_().item())
-        if mode == "seed+randperm" and not self.replacement:
+        if self.profile.sampler_chunks_on_global(self.replacement):
             return torch.default_generator  # torch 1.7-1.8's bug
         generator = torch.Generator()
         generator.manual_seed(self._seed)
@@ -330,16 +297,16 @@ class ReplayableRandomSampler(Sampler[int]):
             if old.randint_wide_from > n >= new.randint_wide_from:  # torch < 2.7, one draw each
                 return self._emulated(generator, lambda s: randint_one_draw(s, n, size))
             return torch.randint(high=n, size=(size,), dtype=torch.int64, generator=generator).tolist()
-        if n >= _draws.RANDPERM_LARGE_N and new.randperm_two_pass and not old.randperm_two_pass:
+        if n >= RANDPERM_LARGE_N and new.randperm_two_pass and not old.randperm_two_pass:
             return self._emulated(generator, lambda s: randperm_one_pass(s, n))[:size]
         return torch.randperm(n, generator=generator)[:size].tolist()
 
     @staticmethod
     def _emulated(generator: torch.Generator, draw: Any) -> list[int]:
         """Run an older release's algorithm on the generator's state, moving it on."""
-        state = TorchCPUState(_raw(generator))
+        state = _torch.read(generator)
         values, after = draw(state.mt)
-        _store(generator, state.replace(after).raw)
+        _torch.write(generator, state.replace(after))
         return values
 
     def _chunk_draws(self, n: int, size: int) -> int:
@@ -382,7 +349,7 @@ class ReplayableRandomSampler(Sampler[int]):
                     continue
                 values = saved.pop(index)
             else:
-                before = _raw(live) if record and not self.replacement else None
+                before = _torch.read(live) if record and not self.replacement else None
                 values = self._draw_chunk(live, n, size)
                 if record:  # what a later state_dict needs to redo this chunk
                     self._recent.append((index, before, values if self.replacement else None))
@@ -421,10 +388,7 @@ class ReplayableRandomSampler(Sampler[int]):
         Yes for an explicit generator and for torch <= 1.8's global
         permutation; no for the private per-epoch generator of torch >= 1.9.
         """
-        if self.generator is not None:
-            return True
-        mode = self.profile.sampler_global_draws
-        return mode == "randperm" or (mode == "seed+randperm" and not self.replacement)
+        return self.generator is not None or self.profile.sampler_chunks_on_global(self.replacement)
 
     def _own_draws(self, n: int) -> int:
         """Draws one full epoch of this sampler takes from its jump generator."""
@@ -494,7 +458,7 @@ class ReplayableRandomSampler(Sampler[int]):
             if self._continuations & (self._continuations - 1) == 0:
                 # epochs 1, 2, 4, 8, ... after the first: catches a wrong count at
                 # once and unevenness soon, at no per-epoch cost in long runs
-                self._check_measured_stride(_raw(gen))
+                self._check_measured_stride(_torch.read(gen))
         elif self._anchor is None:
             # the reference point: where the run stands now -- the start of the
             # loop, of a loaded epoch, or of the epoch after the last one iterated
@@ -504,17 +468,17 @@ class ReplayableRandomSampler(Sampler[int]):
                 here = self._started + 1
             else:
                 here = self.first_epoch
-            self._anchor = (here, _raw(gen))
+            self._anchor = (here, _torch.read(gen))
             move = e != here
         else:
             move = True
-        now = _raw(gen)
+        now = _torch.read(gen)
         if move:
             self._resume = None  # a jump leaves any loaded epoch behind
             anchor_epoch, anchor = self._anchor
-            target = _mt(anchor).advance(self._landing(e, anchor_epoch) % _gf2.PERIOD)
-            now = TorchCPUState(now).replace(target).raw
-            _store(gen, now)
+            target = anchor.mt.advance(self._landing(e, anchor_epoch) % _gf2.PERIOD)
+            now = now.replace(target)
+            _torch.write(gen, now)
         if self._resume is not None and self._resume[KEY_EPOCH] != e:
             self._resume = None  # the loop left the saved epoch behind
         self._epoch, self._pinned, self._set_used = e, True, True
@@ -538,8 +502,8 @@ class ReplayableRandomSampler(Sampler[int]):
         """Measure the draws between set_epoch and the sampler's first draw."""
         if self._pre_draws is not None or self._epoch_start is None or self._sampler_start is None:
             return  # measured once: the loop does the same before the sampler every epoch
-        begin, end = _mt(self._epoch_start[1]), _mt(self._sampler_start)
-        if _same(begin.advance(_draws.SEED_DRAWS), end):  # the usual: one base seed
+        begin, end = self._epoch_start[1].mt, self._sampler_start.mt
+        if begin.advance(_draws.SEED_DRAWS).same_stream(end):  # the usual: one base seed
             self._pre_draws = _draws.SEED_DRAWS
             return
         try:
@@ -547,14 +511,14 @@ class ReplayableRandomSampler(Sampler[int]):
         except NotReachedError:
             self._pre_draws = None
 
-    def _check_measured_stride(self, current: bytes) -> None:
+    def _check_measured_stride(self, current: TorchCPUState) -> None:
         """In an uninterrupted run: did the epoch just finished draw what we assume?"""
         if (self._stride_warned or self._resumed_epoch or self._epoch_start is None
                 or self._epoch_start[0] != self._started):
             return  # nothing measured, or a resumed epoch whose start lies in another process
         assumed = self._stride_now()
-        begin, end = _mt(self._epoch_start[1]), _mt(current)
-        if _same(begin.advance(assumed), end):
+        begin, end = self._epoch_start[1].mt, current.mt
+        if begin.advance(assumed).same_stream(end):
             self._measured.append(assumed)
             return
         limit = max(_STRIDE_SCAN_MIN, 10 * assumed)
@@ -607,11 +571,11 @@ class ReplayableRandomSampler(Sampler[int]):
             pre = _index(draws_before, "draws_before")
         else:
             pre = _draws.SEED_DRAWS if self._pre_draws is None else self._pre_draws
-        anchor_epoch, reference = self._anchor or (self.first_epoch, _raw(self._jump_generator()))
+        anchor_epoch, reference = self._anchor or (self.first_epoch, _torch.read(self._jump_generator()))
         draws = self._offset(e) - self._offset(anchor_epoch) + pre
-        generator = _private(_moved(reference, draws % _gf2.PERIOD))
+        generator = _torch.generator_at(reference.advance(draws % _gf2.PERIOD))
         n = len(self.data_source)
-        if self.generator is None and self.profile.sampler_global_draws != "randperm":
+        if self.generator is None and self.profile.sampler_draws_seed():
             seed = int(torch.empty((), dtype=torch.int64).random_(generator=generator).item())
             if not self._shared_chunks():
                 generator = torch.Generator()
@@ -664,7 +628,7 @@ class ReplayableRandomSampler(Sampler[int]):
                 if values is not None:
                     pending.append({"index": index, "values": torch.tensor(values, dtype=torch.int64)})
                 else:
-                    pending.append({"index": index, "state": _tensor(state)})
+                    pending.append({"index": index, "state": _torch.tensor(state)})
         return {
             KEY_KIND: STATE_KIND,
             KEY_VERSION: STATE_VERSION,
@@ -678,13 +642,13 @@ class ReplayableRandomSampler(Sampler[int]):
             KEY_CHUNKS_DRAWN: self._chunks_drawn if in_epoch else 0,
             KEY_PENDING: pending,
             KEY_EPOCH_SEED: self._seed if in_epoch else None,
-            KEY_SAMPLER_START: _tensor(self._sampler_start) if in_epoch else None,
-            KEY_EPOCH_START: _tensor(start) if start is not None else None,
-            KEY_GENERATOR_STATE: _tensor(_raw(self._jump_generator())),
-            KEY_ANCHOR: _tensor(self._anchor[1]) if self._anchor is not None else None,
+            KEY_SAMPLER_START: _torch.tensor(self._sampler_start) if in_epoch else None,
+            KEY_EPOCH_START: _torch.tensor(start) if start is not None else None,
+            KEY_GENERATOR_STATE: _torch.tensor(_torch.read(self._jump_generator())),
+            KEY_ANCHOR: _torch.tensor(self._anchor[1]) if self._anchor is not None else None,
             KEY_ANCHOR_EPOCH: self._anchor[0] if self._anchor is not None else None,
             KEY_DRAWS_PER_EPOCH: self.draws_per_epoch,
-            KEY_TORCH_VERSION: self._profile_name(),
+            KEY_TORCH_VERSION: self.profile.name,
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -701,7 +665,7 @@ class ReplayableRandomSampler(Sampler[int]):
         epoch, began = sd[KEY_EPOCH], sd[KEY_SAMPLER_START] is not None
         mid_epoch = began and sd[KEY_CONSUMED] < sd[KEY_NUM_SAMPLES]
         position = sd[KEY_EPOCH_START] if mid_epoch and sd[KEY_EPOCH_START] else sd[KEY_GENERATOR_STATE]
-        _store(gen, position)
+        _torch.write(gen, position)
         self._anchor = (sd[KEY_ANCHOR_EPOCH], sd[KEY_ANCHOR]) if sd[KEY_ANCHOR] else None
         if self.draws_per_epoch is None:
             self.draws_per_epoch = sd[KEY_DRAWS_PER_EPOCH]
@@ -715,9 +679,6 @@ class ReplayableRandomSampler(Sampler[int]):
         self._resume = sd if began else None
         self._progress, self._handed_out, self._chunks_drawn = None, 0, sd[KEY_CHUNKS_DRAWN]
         self._sampler_start, self._seed = sd[KEY_SAMPLER_START], sd[KEY_EPOCH_SEED]
-
-    def _profile_name(self) -> str:
-        return "{}.{}".format(*self.profile.version)
 
     def _validated(self, state_dict: Any) -> dict[str, Any]:
         required = (KEY_DATASET_SIZE, KEY_NUM_SAMPLES, KEY_REPLACEMENT, KEY_GENERATOR,
@@ -733,7 +694,7 @@ class ReplayableRandomSampler(Sampler[int]):
             )
         for key, mine in ((KEY_NUM_SAMPLES, self.num_samples), (KEY_REPLACEMENT, self.replacement),
                           (KEY_FIRST_EPOCH, self.first_epoch),
-                          (KEY_TORCH_VERSION, self._profile_name())):
+                          (KEY_TORCH_VERSION, self.profile.name)):
             if sd[key] != mine:
                 raise ValueError(f"state_dict has {key}={sd[key]!r}; this sampler has {mine!r}")
         here = _GLOBAL if self.generator is None else _EXPLICIT
@@ -762,7 +723,7 @@ class ReplayableRandomSampler(Sampler[int]):
                 continue
             if isinstance(value, torch.Tensor):
                 value = value.detach().cpu().contiguous()
-            sd[key] = TorchCPUState.parse(value, f"state_dict['{key}']").raw
+            sd[key] = _torch.parse(value, f"state_dict['{key}']")
         if sd[KEY_GENERATOR_STATE] is None:
             raise ValueError(f"state_dict['{KEY_GENERATOR_STATE}'] must be a generator state")
         if not self._shared_chunks() and sd[KEY_SAMPLER_START] is not None:
@@ -774,7 +735,7 @@ class ReplayableRandomSampler(Sampler[int]):
                                           self.first_epoch)
         return sd
 
-    def _validated_pending(self, sd: dict[str, Any], n: int) -> dict[int, tuple[bytes | None, list[int]]]:
+    def _validated_pending(self, sd: dict[str, Any], n: int) -> dict[int, tuple[TorchCPUState | None, list[int]]]:
         """The saved chunks as index -> (state before, values), checked against the counters."""
         name = f"state_dict['{KEY_PENDING}']"
         pending = sd[KEY_PENDING]
@@ -784,7 +745,7 @@ class ReplayableRandomSampler(Sampler[int]):
         if not self._shared_chunks() or sd[KEY_SAMPLER_START] is None:
             needed = []
         sizes = self._chunk_sizes(n)
-        out: dict[int, tuple[bytes | None, list[int]]] = {}
+        out: dict[int, tuple[TorchCPUState | None, list[int]]] = {}
         for item in pending:
             index = item.get("index") if isinstance(item, dict) else None
             if index not in needed:
@@ -795,17 +756,15 @@ class ReplayableRandomSampler(Sampler[int]):
                     raise ValueError(f"{name}: chunk {index} must hold {sizes[index]} indices below {n}")
                 out[index] = (None, values)
             else:
-                raw = TorchCPUState.parse(
-                    torch.as_tensor(item.get("state")).contiguous(), f"{name}[{index}]['state']"
-                ).raw
-                out[index] = (raw, self._draw_chunk(_private(raw), n, sizes[index]))
+                state = _torch.parse(item.get("state"), f"{name}[{index}]['state']")
+                out[index] = (state, self._draw_chunk(_torch.generator_at(state), n, sizes[index]))
         if sorted(out) != needed:
             raise ValueError(f"{name} must hold chunks {needed}, got {sorted(out)}")
         return out
 
     def _resumed(self, sd: dict[str, Any], n: int, progress: _Progress) -> Iterator[Iterator[int]]:
         """The rest of a saved epoch; the generator continues from its saved state."""
-        _store(self._jump_generator(), sd[KEY_GENERATOR_STATE])
+        _torch.write(self._jump_generator(), sd[KEY_GENERATOR_STATE])
         self._sampler_start, self._seed = sd[KEY_SAMPLER_START], sd[KEY_EPOCH_SEED]
         position, drawn = sd[KEY_CONSUMED], sd[KEY_CHUNKS_DRAWN]
         self._chunks_drawn = drawn
@@ -818,7 +777,7 @@ class ReplayableRandomSampler(Sampler[int]):
             private = torch.Generator()
             private.manual_seed(self._seed)
             before = sum(self._chunk_draws(n, size) for size in sizes[:used])
-            _store(private, _moved(_raw(private), before))
+            _torch.write(private, _torch.read(private).advance(before))
             return self._chunks(n, private, progress, position=position, drawn=used)
         saved = sd.pop(KEY_PENDING)
         for index, (state, values) in sorted(saved.items()):

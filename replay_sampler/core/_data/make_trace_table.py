@@ -2,8 +2,8 @@
 
 Run from the repository root::
 
-    python replay_sampler/_data/make_trace_table.py          # (re)write the table
-    python replay_sampler/_data/make_trace_table.py --check  # compare with the shipped one
+    python replay_sampler/core/_data/make_trace_table.py          # (re)write the table
+    python replay_sampler/core/_data/make_trace_table.py --check  # compare with the shipped one
 
 The script depends on numpy only and derives everything from first
 principles, so it can be audited without trusting the package:
@@ -25,7 +25,7 @@ principles, so it can be audited without trusting the package:
 Why kappa: in trace-window coordinates (``w_i = Tr(x**i * d)``) the map
 ``d -> (P_o * d)**2`` is a sparse correlation, and ``x**m * kappa`` is a fixed
 point of "square, then multiply by P_o**2" up to the exponent doubling.  See
-``replay_sampler/_gf2.py`` for the algorithm that consumes the table.
+``replay_sampler/core/_gf2.py`` for the algorithm that consumes the table.
 """
 
 from __future__ import annotations

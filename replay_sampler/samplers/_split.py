@@ -3,51 +3,19 @@
 from __future__ import annotations
 
 import itertools
-import math
-import operator
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import default_generator
-from torch.utils.data import Dataset, Subset
+from torch.utils.data import Dataset, Subset, random_split
 
-from ._checks import state_header
-from ._formats import TorchCPUState
-from ._torch import check_cpu_generator
+from .. import _torch
+from ..core._checks import integer, state_header
 
 SPLIT_KIND = "replay_sampler.SplitRecord"
 SPLIT_VERSION = 1
-
-
-def split_lengths(total: int, lengths: Sequence[int | float]) -> list[int]:
-    """The integer lengths ``random_split`` uses, with its warnings and errors.
-
-    Fractions summing to 1 (and, as in torch, integer lengths summing to 1)
-    become ``floor(total * fraction)``, the remainder handed out one by one,
-    round robin from the first split.
-    """
-    if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
-        subset_lengths: list[int] = []
-        for i, frac in enumerate(lengths):
-            if frac < 0 or frac > 1:
-                raise ValueError(f"Fraction at index {i} is not between 0 and 1")
-            subset_lengths.append(math.floor(total * frac))
-        remainder = total - sum(subset_lengths)
-        for i in range(remainder):
-            subset_lengths[i % len(subset_lengths)] += 1
-        lengths = subset_lengths
-        for i, length in enumerate(lengths):
-            if length == 0:
-                warnings.warn(
-                    f"Length of split at index {i} is 0. This might result in an empty dataset.",
-                    stacklevel=3,
-                )
-    if sum(lengths) != total:
-        raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
-    return list(lengths)  # as given: torch's randperm refuses non-integer lengths itself
 
 
 @dataclass(frozen=True)
@@ -64,8 +32,7 @@ class SplitRecord:
     generator_state: bytes
 
     def permutation(self) -> list[int]:
-        gen = torch.Generator()
-        gen.set_state(torch.frombuffer(bytearray(self.generator_state), dtype=torch.uint8))
+        gen = _torch.generator_at(_torch.parse(self.generator_state, "generator_state"))
         return torch.randperm(self.dataset_size, generator=gen).tolist()
 
     def indices(self) -> list[list[int]]:
@@ -82,28 +49,26 @@ class SplitRecord:
             "version": SPLIT_VERSION,
             "dataset_size": self.dataset_size,
             "lengths": list(self.lengths),
-            "generator_state": torch.frombuffer(bytearray(self.generator_state), dtype=torch.uint8),
+            "generator_state": _torch.tensor(self.generator_state),
         }
 
     @classmethod
     def from_dict(cls, record: Any) -> SplitRecord:
         record = state_header(record, SPLIT_KIND, SPLIT_VERSION,
                               ("dataset_size", "lengths", "generator_state"), name="record")
-        size, lengths = record.get("dataset_size"), record.get("lengths")
-        if not isinstance(size, int) or size < 0:
-            raise ValueError(f"record['dataset_size'] must be an integer >= 0, got {size!r}")
-        if not isinstance(lengths, (list, tuple)) or not all(
-            isinstance(x, int) and x >= 0 for x in lengths
-        ):
-            raise ValueError(f"record['lengths'] must be a list of integers >= 0, got {lengths!r}")
+        size = integer(record["dataset_size"], "record['dataset_size']", 0)
+        lengths = record["lengths"]
+        if not isinstance(lengths, (list, tuple)):
+            raise TypeError(
+                f"record['lengths'] must be a list of non-negative integers, got "
+                f"{type(lengths).__name__}"
+            )
+        lengths = [integer(x, f"record['lengths'][{i}]", 0) for i, x in enumerate(lengths)]
         if sum(lengths) != size:
             raise ValueError(
                 f"record['lengths'] sum to {sum(lengths)}, not record['dataset_size']={size}"
             )
-        state = record.get("generator_state")
-        if isinstance(state, torch.Tensor):
-            state = state.detach().cpu().contiguous()
-        raw = TorchCPUState.parse(state, "record['generator_state']").raw
+        raw = _torch.parse(record["generator_state"], "record['generator_state']").raw
         return cls(size, tuple(lengths), raw)
 
 
@@ -154,21 +119,18 @@ def replayable_random_split(
     lengths: Sequence[int | float],
     generator: torch.Generator | None = default_generator,
 ) -> ReplayableSplit:
-    """``torch.utils.data.random_split``, bit for bit, keeping a :class:`SplitRecord`.
+    """``torch.utils.data.random_split``, keeping a :class:`SplitRecord`.
 
-    Same subsets, same warnings and errors, the same ``randperm`` drawn from
-    the same generator (``None`` or the default: the global one).  The
-    result is a list of ``Subset``s with a ``record`` attribute: the
-    generator's state before the draw, enough to recompute or verify the
-    split later.
+    It records the generator's state and then calls torch's own
+    ``random_split``: same subsets, same warnings and errors, the same
+    ``randperm`` drawn from the same generator (``None`` or the default: the
+    global one).  The result is a list of ``Subset``s (a ``list`` subclass)
+    with a ``record`` attribute: the generator's state before the draw,
+    enough to recompute or verify the split later.
     """
-    gen = check_cpu_generator(generator)
-    int_lengths = split_lengths(len(dataset), lengths)  # type: ignore[arg-type]
-    before = gen.get_state().numpy().tobytes()
-    indices = torch.randperm(sum(int_lengths), generator=generator).tolist()
-    subsets = [
-        Subset(dataset, indices[offset - length : offset])
-        for offset, length in zip(itertools.accumulate(int_lengths), int_lengths)
-    ]
-    record = SplitRecord(len(dataset), tuple(operator.index(x) for x in int_lengths), before)  # type: ignore[arg-type]
+    gen = _torch.check_cpu_generator(generator)
+    before = _torch.read(gen).raw
+    subsets = random_split(dataset, lengths, generator=gen)
+    record = SplitRecord(len(dataset),  # type: ignore[arg-type]
+                         tuple(len(subset) for subset in subsets), before)
     return ReplayableSplit(subsets, record)

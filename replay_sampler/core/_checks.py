@@ -1,54 +1,81 @@
-"""Argument checks and small shared rules (no numpy, no torch).
+"""Argument checks and the small shared rules of counting (no numpy, no torch).
 
-Every public function validates its input with these, so errors read the
-same everywhere: they name the argument and say what was expected.
+Every public function and every saved-state loader validates its input with
+these, so a rule reads the same wherever it is broken: the message names the
+argument, the value and what was expected.  One wording per rule:
+
+* an integer: "NAME must be an integer, got VALUE (type T)";
+* a non-negative integer: "NAME must be a non-negative integer, got ...";
+* an integer with another lower bound: "NAME must be an integer >= K, got V";
+* a bool: "NAME must be a bool, got VALUE (type T)".
+
+``bool`` is never taken for an integer, although Python says it is one.
 """
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+
+def _type_error(name: str, expected: str, value: Any) -> TypeError:
+    return TypeError(f"{name} must be {expected}, got {value!r} (type {type(value).__name__})")
+
+
+def is_integer(value: Any) -> bool:
+    """True for ints and other ``__index__`` types (numpy integers), never for bools."""
+    return not isinstance(value, bool) and hasattr(type(value), "__index__")
 
 
 def integer(value: Any, name: str, minimum: int | None = None) -> int:
     """``value`` as an int (``operator.index``), at least ``minimum`` if given."""
-    if isinstance(value, bool) or not hasattr(type(value), "__index__"):
-        kind = "an integer" if minimum is None else f"an integer >= {minimum}"
-        raise TypeError(f"{name} must be {kind}, got {value!r} (type {type(value).__name__})")
+    expected = (
+        "an integer" if minimum is None
+        else "a non-negative integer" if minimum == 0
+        else f"an integer >= {minimum}"
+    )
+    if not is_integer(value):
+        raise _type_error(name, expected, value)
     v = operator.index(value)
     if minimum is not None and v < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {v}")
+        raise ValueError(f"{name} must be {expected}, got {v}")
     return v
 
 
 def count(value: Any, name: str = "draws") -> int:
     """A number of draws (or another count): a non-negative integer."""
-    if isinstance(value, bool) or not hasattr(type(value), "__index__"):
-        raise TypeError(
-            f"{name} must be a non-negative integer, got {value!r} (type {type(value).__name__})"
-        )
-    v = operator.index(value)
-    if v < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {v}")
-    return v
+    return integer(value, name, 0)
 
 
 def boolean(value: Any, name: str) -> bool:
     if not isinstance(value, bool):
-        raise TypeError(f"{name} must be a bool, got {value!r} (type {type(value).__name__})")
+        raise _type_error(name, "a bool", value)
+    return value
+
+
+def one_of(value: Any, name: str, choices: Sequence[Any]) -> Any:
+    """``value`` if it is one of ``choices``."""
+    if value not in choices:
+        raise ValueError(
+            f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}"
+        )
     return value
 
 
 def stride(value: Any, name: str = "draws_per_epoch") -> int | tuple[int, int]:
-    """Draws per epoch: an int, or ``(first_epoch, later_epochs)``."""
+    """Draws per epoch: a non-negative int, or ``(first_epoch, later_epochs)``."""
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
             raise ValueError(
-                f"{name} must be an int or a (first_epoch, later_epochs) pair, "
-                f"got a sequence of {len(value)}"
+                f"{name} must be a non-negative integer or a (first_epoch, later_epochs) "
+                f"pair, got a sequence of {len(value)}"
             )
         return (integer(value[0], f"{name}[0]", 0), integer(value[1], f"{name}[1]", 0))
+    if not is_integer(value):
+        raise _type_error(
+            name, "a non-negative integer or a (first_epoch, later_epochs) pair", value
+        )
     return integer(value, name, 0)
 
 

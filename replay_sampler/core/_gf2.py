@@ -135,7 +135,7 @@ def _plan() -> _Plan:
 
 @functools.cache
 def _table() -> np.ndarray:
-    ref = importlib.resources.files("replay_sampler") / "_data" / "mt19937_trace.npy"
+    ref = importlib.resources.files("replay_sampler.core") / "_data" / "mt19937_trace.npy"
     with ref.open("rb") as fh:
         table = np.load(fh, allow_pickle=False)
     expected = (DEGREE + (1 << TABLE_BITS) + 7) // 8

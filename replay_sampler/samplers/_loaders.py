@@ -14,13 +14,12 @@ from torch.utils.data import (
 )
 from torch.utils.data.distributed import DistributedSampler
 
-from . import _draws
-from ._torch import check_cpu_generator
+from .._torch import check_cpu_generator
+from ..core import _draws
+from ._random import ReplayableRandomSampler
 
 
 def _sampler_draws(sampler: Any, target: torch.Generator) -> int:
-    from ._sampler import ReplayableRandomSampler
-
     if isinstance(sampler, ReplayableRandomSampler):  # counts itself, by its release's rules
         own = sampler._jump_generator() is target
         return sampler._own_draws(len(sampler.data_source)) if own else 0

@@ -22,12 +22,12 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from . import _draws
-from ._checks import count as _check_draws
-from ._checks import draws_to_epoch, integer
-from ._checks import stride as _check_stride
-from ._mt19937 import MT19937State
-from ._torch import as_state, check_cpu_generator
+from .._torch import as_state, check_cpu_generator
+from ..core import _draws
+from ..core._checks import boolean, draws_to_epoch, integer
+from ..core._checks import count as _check_draws
+from ..core._checks import stride as _check_stride
+from ..core._mt19937 import MT19937State
 
 _MASK32 = 0xFFFFFFFF
 
@@ -160,8 +160,7 @@ def epoch_base_seed(
         raise ValueError(f"epoch must be >= first_epoch={first}, got {e}")
     stride = _check_stride(draws_per_epoch)
     before = _index(draws_before, "draws_before")
-    if not isinstance(persistent_workers, bool):
-        raise TypeError(f"persistent_workers must be a bool, got {persistent_workers!r}")
+    boolean(persistent_workers, "persistent_workers")
     if persistent_workers and e > first:
         raise ValueError(
             f"persistent_workers=True: the workers were seeded once, in epoch {first}, and "

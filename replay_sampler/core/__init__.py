@@ -1,0 +1,61 @@
+"""The replay core: MT19937 states, jump-ahead, release rules and draw accounting.
+
+This package and everything it imports use numpy only -- never torch, never
+a module outside ``replay_sampler/core/`` -- so it can model torch's,
+numpy's and Python's MT19937 generators anywhere.  Its modules, from the
+bottom up (each imports only those above it):
+
+``_checks``     argument checks, one wording per rule
+``_gf2``        ``x**n mod P`` in trace-window coordinates (docs/jump-ahead.md)
+``_engine``     keys: tempering, seeding, stepping in C, jump evaluation
+``_formats``    torch / numpy / ``random`` state layouts as ``(key, pos)``
+``_mt19937``    the value types :class:`MT19937State` and :class:`TorchCPUState`
+``_distance``   :func:`draws_between`
+``_profiles``   :class:`TorchProfile`, every per-release rule
+``_draws``      draws per torch operation
+``_emulate``    older releases' kernels where today's compute differently
+``_plan``       the torch-free description of a run (:class:`Run`) and its states
+"""
+
+from ._distance import NotReachedError, draws_between
+from ._draws import (
+    RANDOM64_DRAWS,
+    SEED_DRAWS,
+    int64_random_draws,
+    rand_draws,
+    randint_draws,
+    random_sampler_draws,
+    random_split_draws,
+    randperm_draws,
+)
+from ._formats import TORCH_STATE_SIZE
+from ._mt19937 import MT19937State, TorchCPUState, temper, untemper
+from ._plan import Draws, Loader, Run, Split, split_lengths, states_at
+from ._profiles import RANDPERM_LARGE_N, SamplerGlobalDraws, TorchProfile
+
+__all__ = [
+    "Draws",
+    "Loader",
+    "MT19937State",
+    "NotReachedError",
+    "RANDOM64_DRAWS",
+    "RANDPERM_LARGE_N",
+    "Run",
+    "SEED_DRAWS",
+    "SamplerGlobalDraws",
+    "Split",
+    "TORCH_STATE_SIZE",
+    "TorchCPUState",
+    "TorchProfile",
+    "draws_between",
+    "int64_random_draws",
+    "rand_draws",
+    "randint_draws",
+    "random_sampler_draws",
+    "random_split_draws",
+    "randperm_draws",
+    "split_lengths",
+    "states_at",
+    "temper",
+    "untemper",
+]
