@@ -9,7 +9,8 @@ import platform
 import statistics
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 

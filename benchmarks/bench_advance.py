@@ -27,8 +27,7 @@ import sys
 import numpy as np
 from _common import fmt_time, table, timeit, write_json
 
-from replay_sampler.core import _engine, _gf2
-from replay_sampler.core import MT19937State
+from replay_sampler.core import MT19937State, _engine, _gf2
 
 FULL_COUNTS = [10**3, 10**4, 10**5, 3 * 10**5, 10**6, 10**7, 10**8, 2**32, 2**40, 2**48,
                2**56, 2**64 - 1, 2**128]
@@ -60,7 +59,7 @@ def run(quick: bool = False) -> dict:
     rows = []
     linear_rate = torch_rate = None
     for n in counts:
-        ours = timeit(lambda: state.advance(n), min_time=budget, max_repeats=60)
+        ours = timeit(lambda n=n: state.advance(n), min_time=budget, max_repeats=60)
         row = {"n": n, "ours": ours["best"], "ours_median": ours["median"]}
         if n <= linear_cap:
             lin = timeit(numpy_stepping(n), min_time=budget, max_repeats=30)["best"]
@@ -71,7 +70,7 @@ def run(quick: bool = False) -> dict:
         if torch is not None:
             if n <= torch_cap:
                 gen = torch.Generator().manual_seed(1)
-                t = timeit(lambda: torch.rand(n, generator=gen), min_time=budget, max_repeats=30)
+                t = timeit(lambda n=n, gen=gen: torch.rand(n, generator=gen), min_time=budget, max_repeats=30)
                 torch_rate = t["best"] / n
                 row["torch_drawing"], row["torch_drawing_extrapolated"] = t["best"], False
             else:
@@ -82,9 +81,9 @@ def run(quick: bool = False) -> dict:
 
     crossover = []
     for blocks in ([256, 512, 1024] if quick else CROSSOVER_BLOCKS):
-        step = timeit(lambda: _engine.regenerate(key, blocks), min_time=budget)["best"]
+        step = timeit(lambda blocks=blocks: _engine.regenerate(key, blocks), min_time=budget)["best"]
         jump = timeit(
-            lambda: _engine._evaluate(_gf2.x_power_mod_p(624 * blocks - 1), key),
+            lambda blocks=blocks: _engine._evaluate(_gf2.x_power_mod_p(624 * blocks - 1), key),
             min_time=budget,
         )["best"]
         crossover.append({"blocks": blocks, "stepping": step, "jump": jump})

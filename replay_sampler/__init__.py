@@ -27,9 +27,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from ._version import __version__
 from .core import Draws, Loader, MT19937State, NotReachedError, Run, Split
-
-__version__ = "0.1.0"
 
 #: Torch-facing names, imported on first use (module relative to this package).
 _LAZY = {
@@ -61,8 +60,32 @@ if TYPE_CHECKING:  # the real names and signatures for type checkers (py.typed)
     from .samplers._split import ReplayableSplit, SplitRecord, replayable_random_split
     from .samplers._workers import WorkerSeeds, epoch_base_seed, loader_base_seed, worker_seeds
 
-__all__ = sorted(["Draws", "Loader", "MT19937State", "NotReachedError", "Run", "Split",
-                  "__version__", *_LAZY])
+__all__ = [  # the names above and in _LAZY (a test keeps them in step)
+    "Draws",
+    "Loader",
+    "MT19937State",
+    "NotReachedError",
+    "ReplayableDistributedSampler",
+    "ReplayableRandomSampler",
+    "ReplayableSplit",
+    "Run",
+    "Split",
+    "SplitRecord",
+    "States",
+    "WorkerSeeds",
+    "__version__",
+    "advance",
+    "check",
+    "describe_loader",
+    "draws_between",
+    "draws_per_epoch",
+    "epoch_base_seed",
+    "loader_base_seed",
+    "measure_draws",
+    "reconstruct",
+    "replayable_random_split",
+    "worker_seeds",
+]
 
 
 def __getattr__(name: str) -> Any:

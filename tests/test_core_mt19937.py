@@ -6,8 +6,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from replay_sampler.core import _gf2
-from replay_sampler.core import MT19937State, temper, untemper
+from replay_sampler.core import MT19937State, _gf2, temper, untemper
 from tests.strategies import big_counts, counts, examples, mt_states, seeds, special_counts
 
 

@@ -201,7 +201,7 @@ def test_corrupt_state_in_a_file_is_refused(tmp_path):
     data["torch_rng_state"] = torch.zeros(5048, dtype=torch.uint8)
     path = tmp_path / "bad.pt"
     torch.save(data, path)
-    with pytest.raises(ValueError, match="torch_rng_state.*5048-byte state"):
+    with pytest.raises(ValueError, match=r"torch_rng_state.*5048-byte state"):
         States.load(path)
 
 

@@ -9,6 +9,8 @@ epoch.
 """
 
 
+import itertools
+
 import pytest
 
 from replay_sampler import draws_between
@@ -80,7 +82,7 @@ def test_dropout_loop_resumes_with_the_measured_stride():
     full = fresh(mode="torch", **cfg)
     strides = {
         draws_between(bytes.fromhex(a["global"]), bytes.fromhex(b["global"]), 10**7)
-        for a, b in zip(full, full[1:])
+        for a, b in itertools.pairwise(full)
     }
     assert len(strides) == 1
     resumed = fresh(mode="replay", start=4, draws_per_epoch=strides.pop(), **cfg)

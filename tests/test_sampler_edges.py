@@ -2,6 +2,7 @@
 
 import copy
 import io
+import itertools
 import pickle
 import warnings
 
@@ -41,7 +42,7 @@ def test_iterating_first_and_calling_set_epoch_later_changes_nothing():
         data = Indices(10)
         sampler = ReplayableRandomSampler(data) if ours else RandomSampler(data)
         loader = DataLoader(data, batch_size=10, sampler=sampler)
-        hook = (lambda e: e and sampler.set_epoch(e)) if ours else None
+        hook = (lambda e, sampler=sampler: e and sampler.set_epoch(e)) if ours else None
         runs.append((epochs_of(loader, 4, before=hook), torch.get_rng_state()))
     assert runs[0][0] == runs[1][0] and torch.equal(runs[0][1], runs[1][1])
 
@@ -57,7 +58,7 @@ def test_an_extra_iteration_within_an_epoch_is_not_a_new_epoch():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the peek makes epoch 1 draw more; ours says so
             out = epochs_of(loader, 4, before=sampler.set_epoch if ours else None,
-                            between=lambda e: e == 1 and next(iter(loader)))
+                            between=lambda e, loader=loader: e == 1 and next(iter(loader)))
         runs.append((out, torch.get_rng_state()))
     assert runs[0][0] == runs[1][0] and torch.equal(runs[0][1], runs[1][1])
 
@@ -189,8 +190,8 @@ def test_replacement_state_dict_reaches_far_behind_prefetching_workers():
     g = torch.Generator().manual_seed(1)
     torch.empty((), dtype=torch.int64).random_(generator=g)  # the DataLoader's base seed
     reference = list(RandomSampler(Indices(100), True, 20_000, generator=g))
-    assert sum(full, [])[: 10 * 512] == reference[: 10 * 512]
-    assert sum(rest, []) == reference[10 * 512 :]
+    assert list(itertools.chain(*full))[: 10 * 512] == reference[: 10 * 512]
+    assert list(itertools.chain(*rest)) == reference[10 * 512 :]
 
 
 @pytest.mark.parametrize("replacement", [False, True])

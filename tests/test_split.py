@@ -1,6 +1,7 @@
 """replayable_random_split against torch's random_split."""
 
 import io
+import itertools
 import warnings
 
 import pytest
@@ -41,7 +42,7 @@ def fractions(draw):
     k = draw(st.integers(1, 5))
     cuts = sorted(draw(st.lists(st.integers(0, 1000), min_size=k - 1, max_size=k - 1)))
     bounds = [0, *cuts, 1000]
-    return n, [(b - a) / 1000 for a, b in zip(bounds, bounds[1:])]
+    return n, [(b - a) / 1000 for a, b in itertools.pairwise(bounds)]
 
 
 @given(st.one_of(integer_lengths(), fractions()), seeds, st.booleans())

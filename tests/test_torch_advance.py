@@ -141,7 +141,7 @@ def test_draws_between_says_when_the_state_is_out_of_reach():
 
 def test_draws_between_rejects_unknown_objects():
     """Objects that are no generator or state are refused by argument name."""
-    with pytest.raises(TypeError, match="b must be a CPU torch.Generator"):
+    with pytest.raises(TypeError, match=r"b must be a CPU torch\.Generator"):
         draws_between(torch.Generator(), object(), 1)
     with pytest.raises(ValueError, match="limit must be a non-negative integer"):
         draws_between(torch.Generator(), torch.Generator(), -1)

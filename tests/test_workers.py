@@ -10,13 +10,13 @@ from hypothesis import strategies as st
 from torch.utils.data import DataLoader, Dataset, get_worker_info
 from torch.utils.data._utils.worker import _generate_state
 
+from replay_sampler.core import MT19937State
 from replay_sampler.samplers._workers import (
     WorkerSeeds,
     epoch_base_seed,
     loader_base_seed,
     worker_seeds,
 )
-from replay_sampler.core import MT19937State
 from tests.fresh import fresh_run
 from tests.sampler_runs import Indices
 from tests.strategies import examples, seeds

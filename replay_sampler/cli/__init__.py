@@ -12,6 +12,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from ..core import Draws, Loader, Run, Split, TorchProfile
+
 DESCRIPTION_HELP = """\
 A run is described by its seed, its prologue and what each epoch draws:
 
@@ -27,9 +29,6 @@ Loader options, comma-separated after SIZE: shuffle, replacement, samples=K,
 persistent (persistent workers), own-sampler-generator (RandomSampler got its
 own generator), own-loader-generator (DataLoader(generator=...)).
 """
-
-
-from ..core import Draws, Loader, Run, Split, TorchProfile, split_lengths
 
 
 class CLIError(Exception):
@@ -110,17 +109,16 @@ def _run_from_args(args: argparse.Namespace):
             raise CLIError(f"--train-portion must be between 0 and 1, got {args.train_portion}")
         fractions = (args.train_portion, 1 - args.train_portion)
         try:
-            modern = TorchProfile.of(args.torch_version).split_accepts_fractions
+            if TorchProfile.of(args.torch_version).split_accepts_fractions:
+                split = Split(args.dataset_size, fractions)
+            else:  # before 1.13 random_split took lengths only: int(p * N) and the rest
+                train = int(args.train_portion * args.dataset_size)
+                split = Split(args.dataset_size, (train, args.dataset_size - train))
+            train, test = split.integer_lengths()
+            loaders += [Loader(train, shuffle=True, label="train"), Loader(test, label="test")]
         except (ValueError, TypeError) as exc:
-            raise CLIError(str(exc)) from None
-        if modern:
-            train, test = split_lengths(args.dataset_size, fractions)
-            prologue.append(Split(args.dataset_size, fractions))
-        else:  # before 1.13 random_split took lengths only: int(p * N) and the rest
-            train = int(args.train_portion * args.dataset_size)
-            test = args.dataset_size - train
-            prologue.append(Split(args.dataset_size, (train, test)))
-        loaders += [Loader(train, shuffle=True, label="train"), Loader(test, label="test")]
+            raise CLIError(f"--preset writeup: {exc}") from None
+        prologue.append(split)
     elif args.dataset_size is not None or args.train_portion is not None:
         raise CLIError("--dataset-size and --train-portion go with --preset writeup")
     prologue += [_split(text) for text in args.split]

@@ -25,6 +25,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from typing import Any
 
 SEED = 1
 SIZE = 1806
@@ -119,9 +120,9 @@ def run_original(folder: pathlib.Path) -> list[tuple[float, float]]:
 def run_replay(folder: pathlib.Path) -> tuple[list[tuple[float, float]], int]:
     import torch
 
-    from ._progress import progress
     from ..runs._states import measure_draws
     from ..samplers._random import ReplayableRandomSampler
+    from ._progress import progress
 
     train, test, model, optimizer = _setup()
     _load(model, optimizer, folder, RESUME - 1)
@@ -171,25 +172,25 @@ def run_writeup(folder: pathlib.Path) -> list[tuple[float, float]]:
 
 def _child(role: str, folder: str) -> None:
     path = pathlib.Path(folder)
+    result: dict[str, Any] = {}
     if role == "original":
-        result = {"losses": run_original(path)}
+        losses = run_original(path)
     elif role == "replay":
-        losses, stride = run_replay(path)
-        result = {"losses": losses, "draws_per_epoch": stride}
+        losses, result["draws_per_epoch"] = run_replay(path)
     else:
-        result = {"losses": run_writeup(path)}
-    result["losses"] = [[a.hex(), b.hex()] for a, b in result["losses"]]
+        losses = run_writeup(path)
+    result["losses"] = [[a.hex(), b.hex()] for a, b in losses]
     print(json.dumps(result))
 
 
-def _spawn(role: str, folder: str) -> dict:
+def _spawn(role: str, folder: str) -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, "-m", "replay_sampler.cli._demo", role, folder],
         stdout=subprocess.PIPE, text=True,
     )
     if out.returncode != 0:
         raise RuntimeError(f"the {role} run failed (exit {out.returncode})")
-    result = json.loads(out.stdout)
+    result: dict[str, Any] = json.loads(out.stdout)
     result["losses"] = [(float.fromhex(a), float.fromhex(b)) for a, b in result["losses"]]
     return result
 

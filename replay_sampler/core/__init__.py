@@ -34,17 +34,17 @@ from ._plan import Draws, Loader, Run, Split, split_lengths, states_at
 from ._profiles import RANDPERM_LARGE_N, SamplerGlobalDraws, TorchProfile
 
 __all__ = [
+    "RANDOM64_DRAWS",
+    "RANDPERM_LARGE_N",
+    "SEED_DRAWS",
+    "TORCH_STATE_SIZE",
     "Draws",
     "Loader",
     "MT19937State",
     "NotReachedError",
-    "RANDOM64_DRAWS",
-    "RANDPERM_LARGE_N",
     "Run",
-    "SEED_DRAWS",
     "SamplerGlobalDraws",
     "Split",
-    "TORCH_STATE_SIZE",
     "TorchCPUState",
     "TorchProfile",
     "draws_between",

@@ -225,4 +225,4 @@ def python_gauss(template: Any, name: str = "template") -> float | None:
 
 
 def python_tuple(key: Key, pos: int, gauss_next: float | None = None) -> tuple[Any, ...]:
-    return (3, tuple(int(v) for v in key) + (pos,), gauss_next)
+    return (3, (*(int(v) for v in key), pos), gauss_next)

@@ -13,7 +13,6 @@ The blocks come from :mod:`._engine`; the formats from :mod:`._formats`.
 
 from __future__ import annotations
 
-import operator
 from dataclasses import dataclass, field
 from typing import Any
 

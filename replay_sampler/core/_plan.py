@@ -26,7 +26,7 @@ from ._profiles import SamplerGlobalDraws, TorchProfile
 GENERATORS = ("torch", "numpy", "random")
 
 
-def split_lengths(total: int, lengths: Sequence[int | float]) -> list[int]:
+def split_lengths(total: int, lengths: Sequence[int | float]) -> list[int | float]:
     """The integer lengths ``random_split`` uses, with its warnings and errors.
 
     Fractions summing to 1 (and, as in torch, integer lengths summing to 1)

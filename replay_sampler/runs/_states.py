@@ -20,7 +20,8 @@ import numpy as np
 import torch
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
 
-from .. import __version__, _torch
+from .. import _torch
+from .._version import __version__
 from ..core import _distance
 from ..core._checks import integer
 from ..core._distance import NotReachedError
@@ -60,10 +61,21 @@ class States:
     random: tuple[Any, ...] | None
     description: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "epoch", integer(self.epoch, "epoch", 0))
+        if self.torch is not None:
+            TorchCPUState(self.torch)  # validates
+        if self.numpy is not None:
+            MT19937State.from_numpy_legacy(self.numpy)
+        if self.random is not None:
+            MT19937State.from_python_random(self.random)
+        if not isinstance(self.description, dict):
+            raise TypeError(f"description must be a dict, got {type(self.description).__name__}")
+
     def apply(self) -> None:
         """Set torch's, numpy's and Python's global generators to these states."""
         if self.torch is not None:
-            torch.set_rng_state(_torch.tensor(self.torch))
+            _torch.write(torch.default_generator, TorchCPUState(self.torch))
         if self.numpy is not None:
             np.random.set_state(self.numpy)
         if self.random is not None:
@@ -128,12 +140,10 @@ class States:
             else:
                 torch_state = _torch.parse(raw, key).raw
         np_state, py_state = data.get("numpy_rng_state"), data.get("python_rng_state")
-        if np_state is not None:
-            MT19937State.from_numpy_legacy(np_state)
-        if py_state is not None:
-            MT19937State.from_python_random(py_state)
-        return cls(integer(meta.get("epoch"), f"{name} epoch", 0), torch_state, np_state,
-                   py_state, description)
+        try:
+            return cls(meta.get("epoch"), torch_state, np_state, py_state, description)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"{name}: {exc}") from None
 
     @classmethod
     def load(cls, path: str | pathlib.Path) -> States:

@@ -15,12 +15,12 @@ import torch
 from torch.utils.data import Sampler
 
 from .. import _torch
+from .._torch import check_cpu_generator
 from ..core import _checks, _draws, _gf2
 from ..core._distance import NotReachedError, draws_between
 from ..core._emulate import randint_one_draw, randperm_one_pass
 from ..core._mt19937 import TorchCPUState
 from ..core._profiles import RANDPERM_LARGE_N, TorchProfile
-from .._torch import check_cpu_generator
 
 #: Version of the ``state_dict`` layout; bumped on any incompatible change.
 STATE_VERSION = 1
@@ -70,10 +70,11 @@ class _Progress:
     """Where the running iteration is: the current chunk's iterator over its
     unused values, which global position it started at, and its length."""
 
-    __slots__ = ("base", "it", "length", "__weakref__")
+    __slots__ = ("__weakref__", "base", "it", "length")
 
     def __init__(self) -> None:
-        self.base, self.it, self.length = 0, None, 0
+        self.base, self.length = 0, 0
+        self.it: Iterator[int] | None = None
 
     def count(self) -> int:
         if self.it is None:
@@ -249,7 +250,7 @@ class ReplayableRandomSampler(Sampler[int]):
         self._progress = weakref.ref(progress)
         resume, self._resume = self._resume, None
         self._resumed_epoch = resume is not None and resume[KEY_EPOCH] == self._epoch
-        if self._resumed_epoch:
+        if resume is not None and self._resumed_epoch:
             chunks = self._resumed(resume, n, progress)
         else:
             chunks = self._chunks(n, self._begin_epoch(), progress)
@@ -356,11 +357,11 @@ class ReplayableRandomSampler(Sampler[int]):
             self._chunks_drawn = max(self._chunks_drawn, index + 1)
             skip = max(0, position - base)
             progress.base, progress.length = base + skip, size - skip
-            progress.it = iter(values)
+            it = progress.it = iter(values)
             if skip:  # step past the used samples without copying the rest
-                collections.deque(itertools.islice(progress.it, skip), maxlen=0)
+                collections.deque(itertools.islice(it, skip), maxlen=0)
             del values
-            yield progress.it
+            yield it
             base = end
         progress.it = None
 
@@ -475,6 +476,7 @@ class ReplayableRandomSampler(Sampler[int]):
         now = _torch.read(gen)
         if move:
             self._resume = None  # a jump leaves any loaded epoch behind
+            assert self._anchor is not None  # set above or by an earlier call
             anchor_epoch, anchor = self._anchor
             target = anchor.mt.advance(self._landing(e, anchor_epoch) % _gf2.PERIOD)
             now = now.replace(target)
@@ -619,8 +621,8 @@ class ReplayableRandomSampler(Sampler[int]):
                     raise ValueError(
                         f"samples_consumed={consumed} lags too far behind the sampler, which "
                         f"has handed out {yielded} indices; it keeps the last "
-                        f"{self._recent.maxlen} draw steps ("
-                        + (f"{self._recent.maxlen * _REPLACEMENT_CHUNK:,} samples"
+                        f"{len(self._recent)} draw steps ("
+                        + (f"{len(self._recent) * _REPLACEMENT_CHUNK:,} samples"
                            if self.replacement else "permutations")
                         + ") for a state_dict taken behind it"
                     )
@@ -628,6 +630,7 @@ class ReplayableRandomSampler(Sampler[int]):
                 if values is not None:
                     pending.append({"index": index, "values": torch.tensor(values, dtype=torch.int64)})
                 else:
+                    assert state is not None  # permutations are kept by their state
                     pending.append({"index": index, "state": _torch.tensor(state)})
         return {
             KEY_KIND: STATE_KIND,
@@ -642,7 +645,8 @@ class ReplayableRandomSampler(Sampler[int]):
             KEY_CHUNKS_DRAWN: self._chunks_drawn if in_epoch else 0,
             KEY_PENDING: pending,
             KEY_EPOCH_SEED: self._seed if in_epoch else None,
-            KEY_SAMPLER_START: _torch.tensor(self._sampler_start) if in_epoch else None,
+            KEY_SAMPLER_START: (_torch.tensor(self._sampler_start)
+                                if in_epoch and self._sampler_start is not None else None),
             KEY_EPOCH_START: _torch.tensor(start) if start is not None else None,
             KEY_GENERATOR_STATE: _torch.tensor(_torch.read(self._jump_generator())),
             KEY_ANCHOR: _torch.tensor(self._anchor[1]) if self._anchor is not None else None,

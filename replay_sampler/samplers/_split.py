@@ -13,9 +13,27 @@ from torch.utils.data import Dataset, Subset, random_split
 
 from .. import _torch
 from ..core._checks import integer, state_header
+from ..core._mt19937 import TorchCPUState
 
 SPLIT_KIND = "replay_sampler.SplitRecord"
 SPLIT_VERSION = 1
+
+
+def _checked(size: Any, lengths: Any, name: str) -> tuple[int, tuple[int, ...]]:
+    """A record's size and lengths, validated; ``name`` formats a field's name."""
+    size = integer(size, name.format("dataset_size"), 0)
+    if not isinstance(lengths, (list, tuple)):
+        raise TypeError(
+            f"{name.format('lengths')} must be a list of non-negative integers, got "
+            f"{type(lengths).__name__}"
+        )
+    lengths = tuple(integer(x, f"{name.format('lengths')}[{i}]", 0) for i, x in enumerate(lengths))
+    if sum(lengths) != size:
+        raise ValueError(
+            f"{name.format('lengths')} sum to {sum(lengths)}, not "
+            f"{name.format('dataset_size')}={size}"
+        )
+    return size, lengths
 
 
 @dataclass(frozen=True)
@@ -30,6 +48,12 @@ class SplitRecord:
     dataset_size: int
     lengths: tuple[int, ...]
     generator_state: bytes
+
+    def __post_init__(self) -> None:
+        size, lengths = _checked(self.dataset_size, self.lengths, "{}")
+        object.__setattr__(self, "dataset_size", size)
+        object.__setattr__(self, "lengths", lengths)
+        TorchCPUState(self.generator_state)  # validates
 
     def permutation(self) -> list[int]:
         gen = _torch.generator_at(_torch.parse(self.generator_state, "generator_state"))
@@ -56,20 +80,9 @@ class SplitRecord:
     def from_dict(cls, record: Any) -> SplitRecord:
         record = state_header(record, SPLIT_KIND, SPLIT_VERSION,
                               ("dataset_size", "lengths", "generator_state"), name="record")
-        size = integer(record["dataset_size"], "record['dataset_size']", 0)
-        lengths = record["lengths"]
-        if not isinstance(lengths, (list, tuple)):
-            raise TypeError(
-                f"record['lengths'] must be a list of non-negative integers, got "
-                f"{type(lengths).__name__}"
-            )
-        lengths = [integer(x, f"record['lengths'][{i}]", 0) for i, x in enumerate(lengths)]
-        if sum(lengths) != size:
-            raise ValueError(
-                f"record['lengths'] sum to {sum(lengths)}, not record['dataset_size']={size}"
-            )
+        size, lengths = _checked(record["dataset_size"], record["lengths"], "record['{}']")
         raw = _torch.parse(record["generator_state"], "record['generator_state']").raw
-        return cls(size, tuple(lengths), raw)
+        return cls(size, lengths, raw)
 
 
 class ReplayableSplit(list):

@@ -28,6 +28,7 @@ from ..core._checks import boolean, draws_to_epoch, integer
 from ..core._checks import count as _check_draws
 from ..core._checks import stride as _check_stride
 from ..core._mt19937 import MT19937State
+from ..core._profiles import TorchProfile
 
 _MASK32 = 0xFFFFFFFF
 
@@ -38,10 +39,28 @@ def _index(value: Any, name: str) -> int:
 
 @dataclass(frozen=True)
 class WorkerSeeds:
-    """The seeds DataLoader worker ``worker_id`` got from base seed ``base_seed``."""
+    """The seeds DataLoader worker ``worker_id`` got from base seed ``base_seed``.
+
+    ``torch_version``: the release whose worker loop seeded it (default the
+    installed one); before torch 1.9 workers did not seed numpy, so
+    :attr:`numpy_seed` and :meth:`numpy_state` are ``None`` there.
+    """
 
     worker_id: int
     base_seed: int
+    torch_version: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "worker_id", _index(self.worker_id, "worker_id"))
+        base = _index(self.base_seed, "base_seed")
+        object.__setattr__(self, "base_seed", base)
+        if base >= 2**63:
+            raise ValueError(f"base_seed must be below 2**63 (a non-negative int64), got {base}")
+        TorchProfile.of(self.torch_version)  # validates
+
+    @property
+    def profile(self) -> TorchProfile:
+        return TorchProfile.of(self.torch_version)
 
     @property
     def seed(self) -> int:
@@ -51,10 +70,13 @@ class WorkerSeeds:
         return self.base_seed + self.worker_id
 
     @property
-    def numpy_seed(self) -> tuple[int, int, int, int]:
+    def numpy_seed(self) -> tuple[int, int, int, int] | None:
         """The four 32-bit words the worker passed to ``np.random.seed``
         (torch's ``_generate_state``: ``SeedSequence`` hashing of
-        ``[worker_id, base_seed & 0xffffffff, base_seed >> 32, 0]``)."""
+        ``[worker_id, base_seed & 0xffffffff, base_seed >> 32, 0]``); ``None``
+        before torch 1.9, whose workers left numpy as the parent had it."""
+        if not self.profile.worker_numpy_seeded:
+            return None
         entropy = [self.worker_id, self.base_seed & _MASK32, self.base_seed >> 32, 0]
         words = np.random.SeedSequence(entropy).generate_state(4, dtype=np.uint32)
         return tuple(int(w) for w in words)  # type: ignore[return-value]
@@ -67,9 +89,11 @@ class WorkerSeeds:
         """The worker's ``random`` module right after seeding."""
         return MT19937State.from_python_seed(self.seed)
 
-    def numpy_state(self) -> MT19937State:
-        """The worker's legacy ``np.random`` right after seeding."""
-        return MT19937State.from_key_array(self.numpy_seed)
+    def numpy_state(self) -> MT19937State | None:
+        """The worker's legacy ``np.random`` right after seeding (``None``
+        before torch 1.9: not seeded by the worker)."""
+        words = self.numpy_seed
+        return None if words is None else MT19937State.from_key_array(words)
 
     def seed_globals_like_worker(self) -> None:
         """Seed *this process's* global ``random``, torch and ``np.random``
@@ -77,16 +101,20 @@ class WorkerSeeds:
         main process, what the worker's ``__getitem__`` calls drew."""
         random.seed(self.seed)
         torch.manual_seed(self.seed)
-        np.random.seed(list(self.numpy_seed))
+        words = self.numpy_seed
+        if words is not None:  # before torch 1.9 the worker left numpy alone
+            np.random.seed(list(words))
 
 
-def worker_seeds(base_seed: int, num_workers: int) -> list[WorkerSeeds]:
-    """The seeds of each of ``num_workers`` workers of an iterator with ``base_seed``."""
+def worker_seeds(base_seed: int, num_workers: int, *,
+                 torch_version: str | None = None) -> list[WorkerSeeds]:
+    """The seeds of each of ``num_workers`` workers of an iterator with
+    ``base_seed``, as the worker loop of ``torch_version`` (default: the
+    installed torch) seeded them."""
     base = _index(base_seed, "base_seed")
-    if base >= 2**63:
-        raise ValueError(f"base_seed must be below 2**63 (a non-negative int64), got {base}")
     count = _index(num_workers, "num_workers")
-    return [WorkerSeeds(w, base) for w in range(count)]
+    WorkerSeeds(0, base, torch_version)  # validates base_seed and torch_version, workers or not
+    return [WorkerSeeds(w, base, torch_version) for w in range(count)]
 
 
 def _base_seed_at(state: MT19937State) -> int:
