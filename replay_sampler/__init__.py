@@ -28,7 +28,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .core import Draws, Loader, MT19937State, NotReachedError, Run, Split
+from .core import (
+    CorruptStateError,
+    Draws,
+    ForeignStateError,
+    Loader,
+    MT19937State,
+    NotReachedError,
+    Run,
+    Split,
+)
 
 #: Torch-facing names, imported on first use (module relative to this package).
 _LAZY = {
@@ -61,7 +70,9 @@ if TYPE_CHECKING:  # the real names and signatures for type checkers (py.typed)
     from .samplers._workers import WorkerSeeds, epoch_base_seed, loader_base_seed, worker_seeds
 
 __all__ = [  # the names above and in _LAZY (a test keeps them in step)
+    "CorruptStateError",
     "Draws",
+    "ForeignStateError",
     "Loader",
     "MT19937State",
     "NotReachedError",

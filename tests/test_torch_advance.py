@@ -163,3 +163,10 @@ def test_public_names_resolve():
     """Every name in replay_sampler.__all__ imports."""
     for name in replay_sampler.__all__:
         assert getattr(replay_sampler, name) is not None
+
+
+def test_facade_all_lists_the_eager_and_the_lazy_names():
+    """__all__ (literal, for type checkers) is exactly the core names plus the lazy ones."""
+    eager = {"CorruptStateError", "Draws", "ForeignStateError", "Loader", "MT19937State",
+             "NotReachedError", "Run", "Split", "__version__"}
+    assert sorted(replay_sampler.__all__) == sorted(eager | set(replay_sampler._LAZY))

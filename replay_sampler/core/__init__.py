@@ -5,6 +5,7 @@ a module outside ``replay_sampler/core/`` -- so it can model torch's,
 numpy's and Python's MT19937 generators anywhere.  Its modules, from the
 bottom up (each imports only those above it):
 
+``_errors``     the exceptions callers tell apart
 ``_checks``     argument checks, one wording per rule
 ``_gf2``        ``x**n mod P`` in trace-window coordinates (docs/jump-ahead.md)
 ``_engine``     keys: tempering, seeding, stepping in C, jump evaluation
@@ -17,7 +18,7 @@ bottom up (each imports only those above it):
 ``_plan``       the torch-free description of a run (:class:`Run`) and its states
 """
 
-from ._distance import NotReachedError, draws_between
+from ._distance import draws_between
 from ._draws import (
     RANDOM64_DRAWS,
     SEED_DRAWS,
@@ -28,6 +29,7 @@ from ._draws import (
     random_split_draws,
     randperm_draws,
 )
+from ._errors import CorruptStateError, ForeignStateError, NotReachedError
 from ._formats import TORCH_STATE_SIZE
 from ._mt19937 import MT19937State, TorchCPUState, temper, untemper
 from ._plan import Draws, Loader, Run, Split, split_lengths, states_at
@@ -38,7 +40,9 @@ __all__ = [
     "RANDPERM_LARGE_N",
     "SEED_DRAWS",
     "TORCH_STATE_SIZE",
+    "CorruptStateError",
     "Draws",
+    "ForeignStateError",
     "Loader",
     "MT19937State",
     "NotReachedError",

@@ -18,6 +18,8 @@ import operator
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ._errors import CorruptStateError, ForeignStateError
+
 
 def _type_error(name: str, expected: str, value: Any) -> TypeError:
     return TypeError(f"{name} must be {expected}, got {value!r} (type {type(value).__name__})")
@@ -92,17 +94,19 @@ def draws_to_epoch(per_epoch: int | tuple[int, int], epochs: int) -> int:
 
 def state_header(state: Any, kind: str, version: int, required: tuple[str, ...],
                  name: str = "state_dict") -> dict[str, Any]:
-    """Check a saved state's ``kind``, ``version`` and keys; return a copy."""
+    """Check a saved state's ``kind`` and ``version`` (else
+    :class:`ForeignStateError`) and keys (else :class:`CorruptStateError`);
+    return a copy."""
     if not isinstance(state, Mapping):
         raise TypeError(f"{name} must be a dict, got {type(state).__name__}")
     if state.get("kind") != kind:
-        raise ValueError(f"{name}['kind'] must be {kind!r}, got {state.get('kind')!r}")
+        raise ForeignStateError(f"{name}['kind'] must be {kind!r}, got {state.get('kind')!r}")
     if state.get("version") != version:
-        raise ValueError(
+        raise ForeignStateError(
             f"{name} has format version {state.get('version')!r}; this replay_sampler reads "
             f"version {version}"
         )
     missing = [key for key in required if key not in state]
     if missing:
-        raise ValueError(f"{name} lacks {', '.join(repr(key) for key in missing)}")
+        raise CorruptStateError(f"{name} lacks {', '.join(repr(key) for key in missing)}")
     return dict(state)

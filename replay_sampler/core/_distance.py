@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import count as _check_draws
+from ._errors import NotReachedError
 from ._mt19937 import MT19937State
 
 #: Draws generated per scan step: small first, so short distances are cheap,
@@ -12,10 +13,6 @@ from ._mt19937 import MT19937State
 _FIRST_CHUNK, _CHUNK = 1 << 10, 1 << 20
 #: Outputs of ``b`` matched before a candidate is checked as a whole state.
 _SIGNATURE = 4
-
-
-class NotReachedError(ValueError):
-    """State ``b`` does not follow state ``a`` within the given number of draws."""
 
 
 def draws_between(a: MT19937State, b: MT19937State, limit: int) -> int:

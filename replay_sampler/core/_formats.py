@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ._engine import N, init_genrand
+from ._errors import CorruptStateError, ForeignStateError
 
 TORCH_STATE_SIZE = 5056
 #: torch 1.0 and 1.1's layout: no float normal cache.
@@ -63,22 +64,23 @@ def as_bytes(value: Any, name: str) -> bytes:
 
 
 def check_torch(data: bytes, name: str) -> bytes:
-    """``data`` if it is a valid 5056-byte torch CPU state; else a ValueError
-    that names the field (or the foreign format) at fault."""
+    """``data`` if it is a valid 5056-byte torch CPU state; else a
+    :class:`ForeignStateError` (another size: another format) or a
+    :class:`CorruptStateError` (impossible fields) naming what is at fault."""
     size = len(data)
     if size == TORCH_LEGACY_STATE_SIZE:
-        raise ValueError(
+        raise ForeignStateError(
             f"{name} is a {size}-byte state, the format of torch 1.0/1.1, which current "
             f"torch.set_rng_state refuses; expected the {TORCH_STATE_SIZE}-byte CPU "
             "generator state of torch >= 1.2"
         )
     if size == CUDA_STATE_SIZE:
-        raise ValueError(
+        raise ForeignStateError(
             f"{name} is 16 bytes, the size of a CUDA (Philox: seed, offset) generator "
             f"state; only the {TORCH_STATE_SIZE}-byte CPU MT19937 state can be replayed"
         )
     if size != TORCH_STATE_SIZE:
-        raise ValueError(
+        raise ForeignStateError(
             f"{name} must be a {TORCH_STATE_SIZE}-byte torch CPU generator state "
             f"(torch.get_rng_state()), got {size} bytes"
         )
@@ -86,15 +88,15 @@ def check_torch(data: bytes, name: str) -> bytes:
     seeded = int.from_bytes(data[12:16], "little", signed=True)
     nxt = int.from_bytes(data[16:24], "little")
     if seeded != 1:
-        raise ValueError(f"{name}: field 'seeded' must be 1, got {seeded}")
+        raise CorruptStateError(f"{name}: field 'seeded' must be 1, got {seeded}")
     if not 1 <= left <= N:
-        raise ValueError(f"{name}: field 'left' must be in [1, {N}], got {left}")
+        raise CorruptStateError(f"{name}: field 'left' must be in [1, {N}], got {left}")
     if nxt > N:
-        raise ValueError(f"{name}: field 'next' must be in [0, {N}], got {nxt}")
+        raise CorruptStateError(f"{name}: field 'next' must be in [0, {N}], got {nxt}")
     words = np.frombuffer(data, dtype="<u8", count=N, offset=_STATE_OFFSET)
     if int(words.max()) > 0xFFFFFFFF:
         bad = int(np.flatnonzero(words > 0xFFFFFFFF)[0])
-        raise ValueError(
+        raise CorruptStateError(
             f"{name}: state word {bad} is {int(words[bad])}, above 2**32 - 1; "
             "not a torch MT19937 state"
         )
@@ -105,7 +107,7 @@ def torch_from_legacy(data: bytes, name: str) -> bytes:
     """A torch 1.0/1.1 5048-byte state in today's 5056-byte layout (an empty
     float normal cache appended), validated."""
     if len(data) != TORCH_LEGACY_STATE_SIZE:
-        raise ValueError(
+        raise ForeignStateError(
             f"{name} must be a {TORCH_LEGACY_STATE_SIZE}-byte torch 1.0/1.1 state, "
             f"got {len(data)} bytes"
         )

@@ -24,7 +24,7 @@ from .. import _torch
 from .._version import __version__
 from ..core import _distance
 from ..core._checks import integer
-from ..core._distance import NotReachedError
+from ..core._errors import NotReachedError
 from ..core._formats import TORCH_LEGACY_STATE_SIZE
 from ..core._mt19937 import MT19937State, TorchCPUState
 from ..core._plan import Loader, Run, states_at

@@ -17,8 +17,9 @@ from torch.utils.data import Sampler
 from .. import _torch
 from .._torch import check_cpu_generator
 from ..core import _checks, _draws, _gf2
-from ..core._distance import NotReachedError, draws_between
+from ..core._distance import draws_between
 from ..core._emulate import randint_one_draw, randperm_one_pass
+from ..core._errors import NotReachedError
 from ..core._mt19937 import TorchCPUState
 from ..core._profiles import RANDPERM_LARGE_N, TorchProfile
 
