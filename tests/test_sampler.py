@@ -185,7 +185,7 @@ def test_set_epoch_resumes_where_the_uninterrupted_run_was(n, seed, cfg, start, 
 def test_indices_is_a_pure_query_of_the_epoch_order(n, seed, cfg, epoch):
     """indices(e) equals the order iteration gives at epoch e, and moves no generator."""
     _, ours, _, g2 = make_pair(n, seed, **cfg)
-    ours.draws_per_epoch = ours._own_draws(n)  # iterated alone: no DataLoader draws
+    ours.draws_per_epoch = ours._own_draws()  # iterated alone: no DataLoader draws
     torch.manual_seed(seed)
     ours.set_epoch(0)
     global_before, explicit_before = torch.get_rng_state(), state_of(g2).clone()
@@ -218,7 +218,7 @@ def test_set_epoch_every_epoch_changes_nothing_with_uneven_draws():
     (a, _), (b, messages) = runs
     for (x, sx), (y, sy) in zip(a, b):
         assert x == y and torch.equal(sx, sy)
-    assert len(messages) == 1 and "Pass draws_per_epoch=" in messages[0]
+    assert len(messages) == 1 and "Set it with:\n    sampler.draws_per_epoch = " in messages[0]
 
 
 def test_stride_warning_names_the_measured_count():
@@ -227,7 +227,7 @@ def test_stride_warning_names_the_measured_count():
     torch.manual_seed(0)
     sampler = ReplayableRandomSampler(data)
     loader = DataLoader(data, sampler=sampler, batch_size=5)
-    with pytest.warns(UserWarning, match=r"epoch 0 took 14 draws .* draws_per_epoch=4 is assumed.* Pass draws_per_epoch=14"):
+    with pytest.warns(UserWarning, match=r"(?s)epoch 0 took 14 draws .* draws_per_epoch=4 is assumed.* sampler\.draws_per_epoch = 14$"):
         for epoch in range(2):
             sampler.set_epoch(epoch)
             list(loader)
@@ -367,8 +367,8 @@ def test_iteration_is_as_light_as_random_sampler():
     sampler = ReplayableRandomSampler(Indices(10_000), generator=torch.Generator().manual_seed(0))
     it = iter(sampler)
     next(it)
-    assert sampler._yielded() == 1
-    assert sum(1 for _ in it) == 9_999 and sampler._yielded() == 10_000
+    assert sampler.state_dict()["position"] == 1
+    assert sum(1 for _ in it) == 9_999 and sampler.state_dict()["position"] == 10_000
 
 
 def test_persistent_workers_resume_without_false_alarms():
@@ -413,4 +413,4 @@ def test_an_abandoned_epoch_frees_its_permutation_and_keeps_its_count():
     finally:
         tracemalloc.stop()
     assert len(taken) == 10 and held > 20_000_000 and freed < held / 10
-    assert sampler.state_dict()["samples_consumed"] == 10
+    assert sampler.state_dict()["position"] == 10

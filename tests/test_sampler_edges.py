@@ -79,30 +79,49 @@ def test_a_state_saved_before_the_loop_resumes_every_epoch():
     assert epochs_of(loader, 3, before=sampler.set_epoch) == reference
 
 
-def test_rerunning_a_loaded_finished_epoch_replays_it():
-    """Loading an end-of-epoch state for epoch E and calling set_epoch(E) runs E as it ran."""
-    def make():
+def test_a_state_saved_at_the_last_batch_resumes_as_nothing_left_then_the_next_epoch():
+    """A state saved after the last index, before the iterator ended: the rest of the epoch is
+    empty (its trailing draw made), then the next epoch is the plain-torch run's."""
+    def make(ours):
         torch.manual_seed(0)
         g = torch.Generator().manual_seed(3)
         data = Indices(10)
-        sampler = ReplayableRandomSampler(data, generator=g)
+        sampler = (ReplayableRandomSampler if ours else RandomSampler)(data, generator=g)
         return sampler, DataLoader(data, batch_size=5, sampler=sampler, generator=g), g
 
-    sampler, loader, g = make()
-    reference, saved = [], None
+    sampler, loader, g = make(False)
+    reference = [([b.tolist() for b in loader], g.get_state()) for _ in range(3)]
+    sampler, loader, g = make(True)
+    saved = None
     for epoch in range(2):
         sampler.set_epoch(epoch)
-        batches = []
-        for b, batch in enumerate(loader):
-            batches.append(batch.tolist())
+        for b, _ in enumerate(loader):
             if epoch == 1 and b == 1:
                 saved = sampler.state_dict()
-        reference.append((batches, g.get_state()))
-    sampler, loader, g = make()
+    sampler, loader, g = make(True)
     sampler.load_state_dict(saved)
-    sampler.set_epoch(1)
-    assert [b.tolist() for b in loader] == reference[1][0]
+    assert sampler.epoch == 1  # the epoch's body had not finished
+    sampler.set_epoch(1)  # the loaded epoch: its continuation stays
+    assert [b.tolist() for b in loader] == []
     assert torch.equal(g.get_state(), reference[1][1])
+    sampler.set_epoch(2)
+    assert [b.tolist() for b in loader] == reference[2][0]
+    assert torch.equal(g.get_state(), reference[2][1])
+
+
+def test_set_epoch_of_an_epoch_that_ran_to_its_end_replays_it():
+    """set_epoch(e) right after epoch e was iterated to its end moves the generator back to e's start."""
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(3)
+    data = Indices(10)
+    sampler = ReplayableRandomSampler(data, generator=g, draws_per_epoch=2 + 9 + 9)
+    loader = DataLoader(data, batch_size=5, sampler=sampler, generator=g)
+    runs = []
+    for epoch in (0, 1, 1):
+        sampler.set_epoch(epoch)
+        runs.append(([b.tolist() for b in loader], g.get_state()))
+    assert runs[2][0] == runs[1][0] and torch.equal(runs[2][1], runs[1][1])
+    assert runs[1][0] != runs[0][0]
 
 
 def test_draws_per_epoch_counts_an_old_release_sampler_by_its_rules():
@@ -121,8 +140,9 @@ def test_persistent_workers_mid_epoch_resume_is_silent_and_exact(tmp_path):
     def loop(resume=None, save_at=None):
         torch.manual_seed(0)
         data = Indices(40)
-        sampler = ReplayableRandomSampler(data, draws_per_epoch=(4, 2))
+        sampler = ReplayableRandomSampler(data)
         loader = DataLoader(data, batch_size=8, sampler=sampler, num_workers=2, persistent_workers=True)
+        sampler.draws_per_epoch = draws_per_epoch(loader)  # 2: the base seed falls before the mark
         if resume is not None:
             sampler.load_state_dict(torch.load(resume, weights_only=True))
         out = {}
@@ -159,8 +179,8 @@ def test_the_sampler_pickles_and_copies_after_an_epoch():
         next(it)
     twin = copy.deepcopy(sampler)
     next(it)
-    assert pickle.loads(pickle.dumps(sampler)).state_dict()["samples_consumed"] == 4
-    assert twin.state_dict()["samples_consumed"] == 3
+    assert pickle.loads(pickle.dumps(sampler)).state_dict()["position"] == 4
+    assert twin.state_dict()["position"] == 3
 
 
 def test_replacement_state_dict_reaches_far_behind_prefetching_workers():

@@ -68,11 +68,12 @@ def test_mid_epoch_resume_yields_the_rest_of_the_epoch(n, seed, cfg, epoch, batc
     assume(saved is not None)  # the epoch had that many batches
     resumed, _ = _loop(n, seed, cfg, epochs, resume_from=saved)
     rest = full[epoch][0][batches * 4 :]
-    if rest:  # an unfinished epoch resumes where it stopped ...
+    phase = torch.load(io.BytesIO(saved), weights_only=True)["sampler"]["phase"]
+    if phase == "iterating":  # an unfinished epoch resumes where it stopped (maybe: nothing left)
         assert min(resumed) == epoch and resumed[epoch][0] == rest
         resumed[epoch] = (full[epoch][0], *resumed[epoch][1:])
-    else:  # ... a finished one at the next epoch
-        assert min(resumed) == epoch + 1
+    else:  # an epoch whose iteration had ended, at the next epoch
+        assert phase == "exhausted" and not rest and min(resumed) == epoch + 1
     for e, (b, sb, gb) in resumed.items():
         a, sa, ga = full[e]
         assert a == b
@@ -94,7 +95,7 @@ def test_resume_counts_consumed_samples_when_workers_prefetch():
         for b, batch in enumerate(loader):
             seen.extend(batch.tolist())
             if mode == "full" and b + 1 == 5:
-                assert sampler.state_dict()["samples_consumed"] > 50  # prefetched ahead
+                assert sampler.state_dict()["position"] > 50  # prefetched ahead
                 saved = sampler.state_dict(samples_consumed=50)
         runs[mode] = (seen, torch.get_rng_state())
     assert runs["resume"][0] == runs["full"][0][50:]
@@ -102,7 +103,7 @@ def test_resume_counts_consumed_samples_when_workers_prefetch():
 
 
 def test_state_dict_is_small_and_has_no_permutation():
-    """The state holds counters and three 5056-byte generator states at most, whatever n."""
+    """The state holds counters and five 5056-byte generator states at most, whatever n."""
     sampler = ReplayableRandomSampler(Indices(1_000_000), generator=torch.Generator().manual_seed(0))
     sampler.set_epoch(0)
     it = iter(sampler)
@@ -133,14 +134,18 @@ def _saved(**kwargs):
 @pytest.mark.parametrize(
     "mutate, target_kwargs, exc, match",
     [
-        (lambda sd: sd.update(version=2), {}, ValueError, "format version 2; this replay_sampler reads version 1"),
+        (lambda sd: sd.update(version=3), {}, ValueError, "format version 3; this replay_sampler reads version 2"),
         (lambda sd: sd.update(kind="other"), {}, ValueError, "state_dict\\['kind'\\] must be"),
         (lambda sd: sd.pop("epoch"), {}, ValueError, "state_dict lacks 'epoch'"),
         (lambda sd: None, {"n": 11}, ValueError, "dataset of 10 samples; this sampler's data_source has 11"),
         (lambda sd: None, {"generator": torch.Generator()}, ValueError, "saved with the global generator; this sampler uses the explicit one"),
         (lambda sd: None, {"replacement": True}, ValueError, "replacement=False; this sampler has True"),
-        (lambda sd: sd.update(samples_consumed=11), {}, ValueError, "samples_consumed'\\]=11 exceeds num_samples=10"),
-        (lambda sd: sd.update(samples_consumed=-1), {}, ValueError, "samples_consumed'\\] must be a non-negative integer"),
+        (lambda sd: sd.update(position=11), {}, ValueError, "position'\\]=11 exceeds num_samples=10"),
+        (lambda sd: sd.update(position=-1), {}, ValueError, "position'\\] must be a non-negative integer"),
+        (lambda sd: sd.update(position=3), {}, ValueError, "checksum'\\] does not match"),
+        (lambda sd: sd["generator_state"].__setitem__(104, sd["generator_state"][104] ^ 1), {},
+         ValueError, "checksum'\\] does not match the generator states"),
+        (lambda sd: sd.update(phase="paused"), {}, ValueError, "phase'\\] must be one of"),
         (lambda sd: sd.update(generator_state=torch.zeros(16, dtype=torch.uint8)), {}, ValueError, "16 bytes, the size of a CUDA"),
         (lambda sd: sd.update(epoch_seed="x"), {}, TypeError, "epoch_seed'\\] must be a non-negative integer"),
     ],

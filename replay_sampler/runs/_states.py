@@ -140,8 +140,9 @@ class States:
             else:
                 torch_state = _torch.parse(raw, key).raw
         np_state, py_state = data.get("numpy_rng_state"), data.get("python_rng_state")
+        epoch: Any = meta.get("epoch")  # validated by the constructor
         try:
-            return cls(meta.get("epoch"), torch_state, np_state, py_state, description)
+            return cls(epoch, torch_state, np_state, py_state, description)
         except (TypeError, ValueError) as exc:
             raise type(exc)(f"{name}: {exc}") from None
 

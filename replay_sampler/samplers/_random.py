@@ -1,127 +1,276 @@
-"""ReplayableRandomSampler: torch's RandomSampler, plus jumps to any epoch."""
+"""ReplayableRandomSampler: torch's RandomSampler, plus jumps to any epoch.
+
+NOTE [ Sampler lifecycle ]
+==========================
+
+A sampler is in one phase at a time; ``epoch`` is the epoch of that phase.
+
+============  ==================================================  ==========================
+phase         meaning                                             ``sampler.epoch``
+============  ==================================================  ==========================
+FRESH         constructed, nothing positioned or iterated yet     ``first_epoch``
+POSITIONED    ``set_epoch(e)`` called, epoch ``e`` not begun       ``e``
+ITERATING     an iteration of ``e`` has made its first draw       ``e``
+EXHAUSTED     the iteration of ``e`` ran to its end (its trailing  ``e + 1``
+              draws made): the next iteration is ``e + 1``
+LOADED        ``load_state_dict``: the next iterator created       the saved epoch if it was
+              continues the saved epoch from where it stopped     unfinished, else the next
+============  ==================================================  ==========================
+
+Transitions:
+
+* ``set_epoch(e)``: a no-op for the epoch under way (ITERATING ``e``), for
+  the epoch positioned (POSITIONED ``e``) and for the loaded epoch (LOADED
+  ``e``: its continuation stays) -- as ``RandomSampler`` and
+  ``DistributedSampler`` never react to a ``set_epoch`` for the epoch under
+  way.  Otherwise -> POSITIONED ``e``, and the generator's timeline puts the
+  generator at epoch ``e``'s start (NOTE [ Generator timelines ] in
+  ``_timeline.py``: it moves only in a resumed process or for an epoch that
+  is neither the current nor the next; ``set_epoch(e)`` after epoch ``e`` ran
+  to its end replays it).  Dropping a loaded, unfinished epoch for another
+  one moves the generator to that epoch's start too.  A ``set_epoch(e)``
+  that arrives while another epoch is being iterated (Lightning with
+  workers, resumed without ``ReplayCallback``) cannot change the indices
+  already handed out: it warns and applies from the next iteration.
+* The first draw of an iteration (``next()`` on the iterator; DataLoader
+  workers pull it when the iterator is created) -> ITERATING.  Its epoch:
+  the positioned one; the next one after FRESH (``first_epoch``) or
+  EXHAUSTED; during ITERATING ``e`` a new iteration stays in ``e`` once
+  ``set_epoch`` is in use (a peek at a batch), else it is ``e + 1`` (each
+  iteration an epoch, as without ``set_epoch``).  It draws exactly what
+  ``RandomSampler`` draws, from the same generators, in the same order.
+* The iteration running to its end -> EXHAUSTED (an iteration cut short by
+  ``break`` stays ITERATING: its epoch ends when the next one begins).
+* ``load_state_dict(state)`` -> LOADED, after validating everything: the
+  generator is put where the saved epoch began (so that a new DataLoader
+  iterator draws the same base seed) or, for a finished epoch, where it
+  ended.  The next ``iter()`` claims the continuation; its first draw puts
+  the generator where it was when the state was saved, so the loop's own
+  draws (dropout) continue as they were -- whatever a restoring iterator
+  drew before the sampler's state was loaded (torchdata's
+  ``StatefulDataLoader`` draws its base seed first) leaves no trace.  A state
+  saved after the last index but before the end of the iteration continues
+  as "nothing left" (the owed trailing draws made), then the next epoch; a
+  state saved after the end continues as an empty iterator, then the next
+  epoch -- which is how a restoring iterator that torchdata discards leaves
+  no trace.  ``set_epoch`` to another epoch drops the continuation.
+
+``samples_consumed`` (``state_dict``) counts the indices of the current
+iteration the loop has used, from where the iteration began: the epoch's
+start, or the saved position for a resumed epoch.  It may lag behind the
+indices handed out (DataLoader workers prefetch), never exceed them.
+"""
 
 from __future__ import annotations
 
 import collections
+import enum
 import itertools
 import operator
 import warnings
 import weakref
 from collections import deque
 from collections.abc import Iterator, Sized
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
-from torch.utils.data import Sampler
+from torch.utils.data import RandomSampler
 
 from .. import _torch
-from .._torch import check_cpu_generator
-from ..core import _checks, _draws, _gf2
+from ..core import _checks
 from ..core._distance import draws_between
-from ..core._emulate import randint_one_draw, randperm_one_pass
-from ..core._errors import NotReachedError
+from ..core._errors import ForeignStateError, NotReachedError
 from ..core._mt19937 import TorchCPUState
-from ..core._profiles import RANDPERM_LARGE_N, TorchProfile
+from ..core._profiles import TorchProfile
+from ._epochs import REPLACEMENT_CHUNK, EpochDraws
+from ._sampler_state import (
+    AT_MARK,
+    AT_SET,
+    KEY_CHECKSUM,
+    KEY_DATASET_SIZE,
+    KEY_EPOCH,
+    KEY_GENERATOR_STATE,
+    KEY_PENDING,
+    KEY_PHASE,
+    KEY_POSITION,
+    STATE_KIND,
+    STATE_VERSION,
+    Chunk,
+    SavedPhase,
+    SavedState,
+)
+from ._timeline import Reference, Timeline, timeline
 
-#: Version of the ``state_dict`` layout; bumped on any incompatible change.
-STATE_VERSION = 1
-STATE_KIND = "replay_sampler.ReplayableRandomSampler"
+__all__ = [
+    "KEY_CHECKSUM", "KEY_DATASET_SIZE", "KEY_EPOCH", "KEY_GENERATOR_STATE", "KEY_PENDING",
+    "KEY_PHASE", "KEY_POSITION", "STATE_KIND", "STATE_VERSION", "Phase",
+    "ReplayableRandomSampler",
+]
 
-# state_dict keys, as constants (torchdata's Stateful convention).
-KEY_KIND = "kind"
-KEY_VERSION = "version"
-KEY_DATASET_SIZE = "dataset_size"
-KEY_NUM_SAMPLES = "num_samples"
-KEY_REPLACEMENT = "replacement"
-KEY_GENERATOR = "generator"
-KEY_FIRST_EPOCH = "first_epoch"
-KEY_EPOCH = "epoch"
-KEY_CONSUMED = "samples_consumed"
-KEY_CHUNKS_DRAWN = "chunks_drawn"
-KEY_PENDING = "pending_chunks"
-KEY_EPOCH_SEED = "epoch_seed"
-KEY_SAMPLER_START = "sampler_start_state"
-KEY_EPOCH_START = "epoch_start_state"
-KEY_GENERATOR_STATE = "generator_state"
-KEY_ANCHOR = "anchor_state"
-KEY_ANCHOR_EPOCH = "anchor_epoch"
-KEY_DRAWS_PER_EPOCH = "draws_per_epoch"
-KEY_TORCH_VERSION = "torch_version"
-
-_GLOBAL, _EXPLICIT = "global", "explicit"
-_REPLACEMENT_CHUNK = 32
 #: Drawn chunks remembered for a state_dict taken behind the sampler (workers
 #: prefetch): permutations by their generator state, 5 KB each; replacement
 #: chunks by their 32 values, so 2048 of them reach 65,536 samples back.
 _KEEP_CHUNKS = 64
 _KEEP_REPLACEMENT_CHUNKS = 2048
-#: How far the stride check scans for the real per-epoch draw count (~5 ns/draw).
-_STRIDE_SCAN_MIN = 10**7
+#: How far a second sampler's first draw is looked for after the epoch's mark.
+_OFFSET_LIMIT = 10**7
 
 
-def _index(value: Any, name: str, minimum: int = 0) -> int:
-    return _checks.integer(value, name, minimum)
+class Phase(enum.Enum):
+    """The sampler's lifecycle (NOTE [ Sampler lifecycle ] above)."""
 
-
-def _check_stride(value: Any) -> int | tuple[int, int] | None:
-    return None if value is None else _checks.stride(value)
+    FRESH = "fresh"
+    POSITIONED = "positioned"
+    ITERATING = "iterating"
+    EXHAUSTED = "exhausted"
+    LOADED = "loaded"
 
 
 class _Progress:
-    """Where the running iteration is: the current chunk's iterator over its
-    unused values, which global position it started at, and its length."""
+    """Where a running iteration is: the current chunk's iterator over its
+    unused values, the epoch position it started at, and its length."""
 
     __slots__ = ("__weakref__", "base", "it", "length")
 
-    def __init__(self) -> None:
-        self.base, self.length = 0, 0
+    def __init__(self, base: int) -> None:
+        self.base, self.length = base, 0
         self.it: Iterator[int] | None = None
 
     def count(self) -> int:
+        """Epoch position reached: indices of the epoch handed out."""
         if self.it is None:
             return self.base + self.length
         return self.base + self.length - operator.length_hint(self.it)
 
 
-class ReplayableRandomSampler(Sampler[int]):
+@dataclass
+class _Run:
+    """One iteration of an epoch, as ``state_dict`` needs it."""
+
+    epoch: int
+    plan: EpochDraws
+    start: int  # the epoch position where this iteration began
+    seed: int | None
+    at_mark: TorchCPUState  # the timeline generator at the epoch's first sampler draw
+    at_set: TorchCPUState | None  # ... at this sampler's set_epoch before it, if any
+    chunks_drawn: int = 0
+    recent: deque[Chunk] = field(default_factory=deque)
+    progress: weakref.ref[_Progress] | None = None
+    reached: int = 0  # the epoch position, once the iteration's frame is gone
+    done: bool = False
+
+    def position(self) -> int:
+        progress = self.progress() if self.progress is not None else None
+        return progress.count() if progress is not None else self.reached
+
+
+ITERATOR_KIND = "replay_sampler.ReplayableRandomSampler.iterator"
+ITERATOR_VERSION = 1
+
+
+class _Iteration:
+    """The iterator ``iter(sampler)`` returns: the sampler's generator of
+    indices, plus torchdata's ``Stateful`` protocol.
+
+    ``iter()`` on it returns the generator itself, so ``for``, ``list``,
+    ``islice`` and ``zip`` (torch's ``BatchSampler``) run at generator speed.
+    Its ``state_dict`` says which epoch it iterates and whether it ran to its
+    end; torchdata saves it beside the sampler's state and loads it into the
+    iterator it creates right after loading the sampler's -- which tells that
+    iterator to be empty when the saved epoch had ended (NOTE [ Sampler
+    lifecycle ]: a restoring iterator torchdata discards leaves no trace).
+    """
+
+    __slots__ = ("_gen", "_sampler", "_started")
+
+    def __init__(self, sampler: ReplayableRandomSampler, gen: Iterator[int]) -> None:
+        self._sampler, self._gen = sampler, gen
+
+    def __iter__(self) -> Iterator[int]:
+        return self._gen
+
+    def __next__(self) -> int:
+        return next(self._gen)
+
+    def state_dict(self) -> dict[str, Any]:
+        sampler = self._sampler
+        finished = sampler._phase is Phase.EXHAUSTED
+        return {"kind": ITERATOR_KIND, "version": ITERATOR_VERSION,
+                "epoch": sampler._epoch, "finished": finished}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        sd = _checks.state_header(state_dict, ITERATOR_KIND, ITERATOR_VERSION,
+                                  ("epoch", "finished"))
+        epoch = _checks.integer(sd["epoch"], "state_dict['epoch']", 0)
+        finished = _checks.boolean(sd["finished"], "state_dict['finished']")
+        sampler = self._sampler
+        if finished:
+            if sampler._phase is not Phase.EXHAUSTED or sampler._epoch != epoch:
+                raise ForeignStateError(
+                    f"the iterator state is of epoch {epoch}, which had ended; load the "
+                    "sampler's state (of the same checkpoint) first"
+                )
+            self._gen = iter(())  # the ended epoch's iterator: nothing left, nothing owed
+        elif sampler._epoch != epoch:
+            raise ForeignStateError(
+                f"the iterator state is of epoch {epoch}; the sampler is at epoch "
+                f"{sampler._epoch}: load the sampler's state (of the same checkpoint) first"
+            )
+
+
+def _reference_fields(ref: Reference | None) -> dict[str, Any]:
+    """A timeline reference as a state's fields: one state, at its mark if known."""
+    if ref is None:
+        return {"reference_epoch": None, "reference_state": None, "reference_at": None}
+    if ref.at_mark is not None:
+        return {"reference_epoch": ref.epoch, "reference_state": ref.at_mark,
+                "reference_at": AT_MARK}
+    return {"reference_epoch": ref.epoch, "reference_state": ref.at_set, "reference_at": AT_SET}
+
+
+class ReplayableRandomSampler(RandomSampler):
     r"""A drop-in for :class:`torch.utils.data.RandomSampler` that can jump to any epoch.
 
-    Iterating it gives the same indices as ``RandomSampler`` with the same
-    arguments and leaves its generator (``generator``, or torch's global one
-    when ``None``) in the byte-identical state, epoch after epoch -- alone or
-    inside a ``DataLoader`` with any worker setting.
+    A subclass of ``RandomSampler`` with its signature: iterating it gives the
+    same indices as ``RandomSampler`` with the same arguments and leaves its
+    generator (``generator``, or torch's global one when ``None``) in the
+    byte-identical state, epoch after epoch -- alone or inside a ``DataLoader``
+    with any worker setting.  Frameworks that detect shuffling with
+    ``isinstance(sampler, RandomSampler)`` take the path they take for
+    ``shuffle=True`` (the README lists what that means for each).
 
     On top of that:
 
     * ``set_epoch(e)`` puts the generator where an uninterrupted run had it at
       the start of epoch ``e`` (before that epoch's DataLoader iterator drew
-      its base seed), in milliseconds whatever ``e``.  Call it at the top of
-      every epoch, before iterating the DataLoader, as with
-      ``DistributedSampler``.  In a run that is already at epoch ``e`` --
-      ``e`` is the epoch after the last one iterated in this process -- it
-      changes nothing, however unevenly the loop drew.
-    * The *reference point* for jumps is the generator's state at the first
-      ``set_epoch`` call in the process, which is taken to be the start of
-      epoch ``first_epoch`` (0 by default) -- or, if the process already
-      iterated, the start of the epoch after the last one iterated.  Once
-      ``set_epoch`` is in use, extra iterations within an epoch (peeking a
-      batch) stay in that epoch.  Anything the script does before
-      that call -- building the model on the CPU, a ``random_split`` -- is
-      part of the prologue and does not shift it; a resumed script must run
-      the same prologue.
-    * ``draws_per_epoch``: how many 32-bit draws the whole loop takes from that
-      generator per epoch -- an int, or ``(first, later)`` when the first
-      epoch *a process* iterates draws more: a fresh loader's one-time draws,
-      such as persistent workers' base seed, which a resumed process draws
-      again (a jump there lands early to absorb them).  Default:
-      the sampler's own draws plus one DataLoader base seed (2) from the same
-      generator, e.g. 4 for the global generator.
-      :func:`replay_sampler.draws_per_epoch` computes it from your loaders.  In
-      an uninterrupted run the sampler measures the real count and warns once
-      if it differs from the assumed one.
+      its base seed), in milliseconds whatever ``e``.  The generator's
+      timeline (shared by every replayable sampler on the generator) moves it
+      only in a resumed process, or for an epoch that is neither the one
+      under way nor the next -- an uninterrupted run is never moved.  The
+      rules, with the reference point and what counts as an epoch's start,
+      are NOTE [ Generator timelines ] in ``replay_sampler/samplers/_timeline.py``;
+      the phases are NOTE [ Sampler lifecycle ] in this module.
+    * ``draws_per_epoch``: how many 32-bit draws the whole loop takes from the
+      generator per epoch, counted from one epoch's first sampler draw to the
+      next -- an int, or ``(first, later)`` when the first epoch a process
+      runs draws differently after that point (a fresh loader's one-time
+      draws).  It belongs to the generator's timeline: setting it on one
+      sampler sets it for all on the generator.  Default: every sampler's own
+      draws plus one DataLoader base seed (2) each -- 4 for one sampler on the
+      global generator.  :func:`replay_sampler.draws_per_epoch` counts it from
+      your loaders, :func:`replay_sampler.measure_draws` from a dry-run
+      epoch; in an uninterrupted run that uses ``set_epoch`` the timeline
+      measures the real count, exposes it as ``measured_draws_per_epoch`` and
+      warns once, with the line to paste, if it differs.
     * ``indices(e)``: epoch ``e``'s order, touching no generator.
     * ``state_dict()`` / ``load_state_dict()`` (torchdata's ``Stateful``
-      protocol): mid-epoch resume in a fresh process.
+      protocol): mid-epoch and end-of-epoch resume in a fresh process,
+      versioned and checksummed.
+
+    Differences from ``RandomSampler``, all on bad input: ``generator`` must be
+    a CPU ``torch.Generator`` (refused at construction; ``RandomSampler`` fails
+    at iteration), and the keyword-only arguments below are new.
 
     Args:
         data_source: a sized dataset.
@@ -130,15 +279,13 @@ class ReplayableRandomSampler(Sampler[int]):
         generator: a CPU ``torch.Generator``; ``None`` uses the global one for
             a per-epoch seed, exactly as ``RandomSampler`` does.
         draws_per_epoch: see above.
-        first_epoch: the number the loop gives its first epoch.
+        first_epoch: the number the loop gives its first epoch (the same for
+            every sampler on one generator).
         torch_version: iterate as that torch release's ``RandomSampler`` did
             (e.g. ``"1.8"``: a seed, then the permutation from the global
             generator), so a run made with it can be continued; default the
             installed torch.
     """
-
-    data_source: Sized
-    replacement: bool
 
     def __init__(
         self,
@@ -151,643 +298,454 @@ class ReplayableRandomSampler(Sampler[int]):
         first_epoch: int = 0,
         torch_version: str | None = None,
     ) -> None:
-        self.data_source = data_source
-        self.replacement = replacement
-        self._num_samples = num_samples
-        self.generator = generator
-
-        if not isinstance(self.replacement, bool):
-            raise TypeError(
-                f"replacement should be a boolean value, but got replacement={self.replacement}"
-            )
-        if not isinstance(self.num_samples, int) or self.num_samples <= 0:
-            raise ValueError(
-                f"num_samples should be a positive integer value, but got num_samples={self.num_samples}"
-            )
+        # RandomSampler's own checks and attributes (its messages, word for word)
+        super().__init__(data_source, replacement, num_samples, generator)
         if generator is not None:
-            check_cpu_generator(generator)
-        self.draws_per_epoch = _check_stride(draws_per_epoch)
-        self.first_epoch = _index(first_epoch, "first_epoch")
+            _torch.check_cpu_generator(generator)
+        stride = None if draws_per_epoch is None else _checks.stride(draws_per_epoch)
+        first = _checks.integer(first_epoch, "first_epoch", 0)
         self.profile = TorchProfile.of(torch_version)
         self._installed = TorchProfile.of(None)
-        if (
-            not self.replacement
-            and self._num_samples is not None
-            and not self.profile.sampler_trailing_randperm
-        ):
+        if (not self.replacement and self._num_samples is not None
+                and not self.profile.sampler_trailing_randperm):
             raise ValueError(
                 f"num_samples without replacement needs torch >= 1.11; {self.profile} "
                 "(torch_version) refused it"
             )
+        self.first_epoch = first
+        self._draws_per_epoch_given = stride
+        self._timeline: Timeline = timeline(generator)
+        self._timeline.join(self)
+        if stride is not None:
+            self._timeline.agree(stride, self)
+        self._phase = Phase.FRESH
+        self._epoch = first
+        self._run: _Run | None = None
+        self._loaded: SavedState | None = None
+        self._set_used = False
+        self._at_set: tuple[int, TorchCPUState] | None = None  # (epoch, state at set_epoch)
+        self._mark_offset: int | None = None  # draws from the epoch's mark to our first draw
+        self._restore_at_resume: list[tuple[torch.Generator, TorchCPUState]] = []
+        self._pending_jump = False  # a set_epoch that came while another epoch ran
 
-        # (epoch, jump generator's state at its start) that jumps are measured from:
-        # the first set_epoch of the process, or where a running loop already was
-        self._anchor: tuple[int, TorchCPUState] | None = None
-        self._epoch = self.first_epoch  # epoch being, or about to be, iterated
-        self._pinned = False  # set_epoch(self._epoch) was called; not iterated yet
-        self._started: int | None = None  # epoch whose iteration began last
-        self._epoch_start: tuple[int, TorchCPUState] | None = None  # (epoch, state at its set_epoch)
-        self._sampler_start: TorchCPUState | None = None  # before the epoch's first sampler draw
-        self._seed: int | None = None  # the epoch's seed (global generator)
-        self._progress: weakref.ref[_Progress] | None = None  # the running iteration's
-        self._handed_out = 0  # indices handed out by the last iteration, once it ended
-        self._chunks_drawn = 0
-        # the last chunks drawn from an explicit generator: (index, state before, values)
-        self._recent: deque[tuple[int, TorchCPUState | None, list[int] | None]] = deque(
-            maxlen=_KEEP_REPLACEMENT_CHUNKS if replacement is True else _KEEP_CHUNKS
-        )
-        self._resume: dict[str, Any] | None = None  # pending, from load_state_dict
-        self._pre_draws: int | None = None
-        self._measured: list[int] = []
-        self._stride_warned = False
-        self._iterations = 0  # iterations begun in this process
-        self._set_used = False  # set_epoch drives the epoch numbers
-        self._resumed_epoch = False  # the running epoch was resumed from a state dict
-        self._continuations = 0  # set_epoch calls that followed on from an iterated epoch
-
+    # -- pickling and copying ---------------------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:
-        """Pickle and deepcopy without the running iteration (it stays with its
-        iterator); its count so far is kept."""
+        """Pickle and deepcopy without the timeline and the running iteration
+        (it stays with its iterator); where the iteration had got to is kept."""
         state = self.__dict__.copy()
-        state["_handed_out"] = self._yielded()
-        state["_progress"] = None
+        state.pop("_timeline")
+        run = self._run
+        if run is not None:
+            state["_run"] = replace(run, progress=None, reached=run.position(),
+                                    recent=deque(run.recent, maxlen=run.recent.maxlen))
+        state["_restore_at_resume"] = []
         return state
 
-    # -- torch's RandomSampler surface -------------------------------------------
-    @property
-    def num_samples(self) -> int:
-        # dataset size might change at runtime
-        if self._num_samples is None:
-            return len(self.data_source)
-        return self._num_samples
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._timeline = timeline(self.generator)
+        self._timeline.join(self)
 
-    def __len__(self) -> int:
-        return self.num_samples
-
+    # -- the surface beyond RandomSampler's --------------------------------------------------
     @property
     def epoch(self) -> int:
-        """The epoch the next iteration runs: the one given to ``set_epoch``, or
-        the one after the last epoch iterated; after ``load_state_dict``, the
-        saved epoch if it was unfinished, the next one if it was done."""
-        if self._pinned or self._started is None:
-            return self._epoch
-        return self._started + 1
+        """The epoch under way or about to be iterated (NOTE [ Sampler lifecycle ]):
+        the one given to ``set_epoch`` or being iterated; after an epoch ran to
+        its end, the next one; after ``load_state_dict``, the saved epoch if it
+        was unfinished, the next one if it was done."""
+        if self._phase is Phase.EXHAUSTED:
+            return self._epoch + 1
+        return self._epoch
 
+    @property
+    def phase(self) -> Phase:
+        return self._phase
+
+    @property
+    def draws_per_epoch(self) -> int | tuple[int, int] | None:
+        """Draws per epoch of the generator's timeline, as given (``None``: the default)."""
+        return self._timeline.draws_per_epoch
+
+    @draws_per_epoch.setter
+    def draws_per_epoch(self, value: int | tuple[int, int] | None) -> None:
+        self._timeline.draws_per_epoch = value  # validated there; a bad value changes nothing
+        self._draws_per_epoch_given = self._timeline.draws_per_epoch
+
+    @property
+    def measured_draws_per_epoch(self) -> dict[int, int]:
+        """The draws each checked epoch took in this uninterrupted process
+        (epochs 0, 1, 3, 7, ... after the reference), by epoch."""
+        return dict(self._timeline.measured)
+
+    def _jump_generator(self) -> torch.Generator:
+        return torch.default_generator if self.generator is None else self.generator
+
+    def _plan(self) -> EpochDraws:
+        return EpochDraws(len(self.data_source), self.num_samples, self.replacement,
+                          self.generator is not None, self.profile, self._installed)
+
+    def _own_draws(self) -> int:
+        """Draws one full epoch of this sampler takes from its timeline's generator."""
+        return self._plan().own_draws()
+
+    # -- set_epoch -------------------------------------------------------------------------
+    def set_epoch(self, epoch: int) -> None:
+        """Position the generator at the start of ``epoch`` (NOTE [ Sampler lifecycle ]).
+
+        A no-op for the epoch under way, positioned or loaded.  Otherwise the
+        generator's timeline moves it only when the run is not already there:
+        in a resumed process, or for an epoch that is neither the current nor
+        the next one (a few milliseconds whatever the epoch; a jump back, rare,
+        about half a second).  Bad input raises and changes nothing.
+        """
+        e = self._timeline.check_epoch(epoch, self.first_epoch)
+        phase, current = self._phase, self._epoch
+        if e == current and phase in (Phase.ITERATING, Phase.POSITIONED, Phase.LOADED):
+            return
+        run = self._run
+        if phase is Phase.ITERATING and run is not None and not run.done and e != current + 1:
+            handed = run.position() - run.start
+            if handed:
+                warnings.warn(
+                    f"set_epoch({e}) arrived while epoch {current} is being iterated, with "
+                    f"{handed} indices handed out: they cannot be taken back, so this epoch "
+                    f"keeps epoch {current}'s order and set_epoch({e}) applies from the next "
+                    "iteration. Lightning does this in the first epoch of a resumed process "
+                    "with num_workers > 0 (its iterator exists before set_epoch): add "
+                    "replay_sampler.integrations.lightning.ReplayCallback(sampler) to the "
+                    "Trainer's callbacks, or call sampler.set_epoch(start) before trainer.fit.",
+                    RuntimeWarning, stacklevel=2,
+                )
+                self._phase, self._epoch, self._set_used = Phase.POSITIONED, e, True
+                self._pending_jump = True
+                return
+        replays = phase is Phase.EXHAUSTED and e == current
+        drops = (phase is Phase.LOADED and self._loaded is not None
+                 and self._loaded.phase is SavedPhase.ITERATING)
+        self._timeline.set_epoch(e, jump=replays or drops or self._pending_jump, by=self)
+        self._pending_jump = False
+        self._loaded = None
+        self._phase, self._epoch, self._set_used = Phase.POSITIONED, e, True
+        self._at_set = (e, _torch.read(self._jump_generator()))
+
+    # -- iteration -------------------------------------------------------------------------
     def __iter__(self) -> Iterator[int]:
-        n = len(self.data_source)
-        self._settle_owed_draws()
-        if not self._pinned and not self._set_used:  # no set_epoch: each iteration is an epoch
-            if self._started is not None:
-                self._epoch = self._started + 1
-            self._epoch_start = None
-        self._pinned = False
-        self._started = self._epoch
-        self._iterations += 1
-        self._chunks_drawn, self._handed_out = 0, 0
-        self._recent.clear()
+        saved = None
+        if self._phase is Phase.LOADED:  # this iterator continues the saved epoch
+            saved, self._loaded = self._loaded, None
+            self._phase = Phase.ITERATING
+        return _Iteration(self, self._iterate(saved))
+
+    def _next_epoch(self) -> int:
+        phase, current = self._phase, self._epoch
+        if phase in (Phase.FRESH, Phase.POSITIONED):
+            return current
+        if phase is Phase.ITERATING and self._set_used:
+            return current  # a second iteration within the epoch (a peek)
+        return current + 1  # after EXHAUSTED, or each iteration an epoch
+
+    def _iterate(self, saved: SavedState | None) -> Iterator[int]:
+        if saved is not None:
+            run, chunks = self._resume(saved)
+        else:
+            run, chunks = self._begin()
         # Progress lives in this generator's frame; the sampler holds it weakly, so
         # an abandoned iteration frees its permutation as RandomSampler's does.
-        progress = _Progress()
-        self._progress = weakref.ref(progress)
-        resume, self._resume = self._resume, None
-        self._resumed_epoch = resume is not None and resume[KEY_EPOCH] == self._epoch
-        if resume is not None and self._resumed_epoch:
-            chunks = self._resumed(resume, n, progress)
-        else:
-            chunks = self._chunks(n, self._begin_epoch(), progress)
-        del resume  # the chunks own what they need
+        progress = _Progress(run.start)
+        run.progress = weakref.ref(progress)
         try:
             # one generator frame per index, as in RandomSampler's `yield from list`
-            yield from itertools.chain.from_iterable(chunks)
+            yield from itertools.chain.from_iterable(self._feed(chunks, progress))
+            if self._run is run:
+                run.done = True
+                if self._phase is Phase.ITERATING:
+                    self._phase = Phase.EXHAUSTED
         finally:
-            self._handed_out = progress.count()
+            run.reached = progress.count()
 
-    def _begin_epoch(self) -> torch.Generator:
-        """Draw what RandomSampler draws before its permutation; return the
-        generator the permutation comes from."""
-        if self.generator is not None:
-            self._sampler_start = _torch.read(self.generator)
-            self._note_pre_draws()
-            self._seed = None
-            return self.generator
-        self._sampler_start = _torch.read(torch.default_generator)
-        self._note_pre_draws()
-        if not self.profile.sampler_draws_seed():  # torch <= 1.6: straight from the global
-            self._seed = None
-            return torch.default_generator
-        self._seed = int(torch.empty((), dtype=torch.int64).random_().item())
-        if self.profile.sampler_chunks_on_global(self.replacement):
-            return torch.default_generator  # torch 1.7-1.8's bug
-        generator = torch.Generator()
-        generator.manual_seed(self._seed)
-        return generator
+    def _begin(self) -> tuple[_Run, Iterator[tuple[int, list[int]]]]:
+        """A new epoch: the mark, then what RandomSampler draws before its permutation."""
+        epoch = self._next_epoch()
+        plan = self._plan()
+        tl, gen = self._timeline, self._jump_generator()
+        if self._pending_jump:  # a set_epoch that came while another epoch ran
+            tl.set_epoch(epoch, jump=True, by=self)
+            self._pending_jump = False
+        took = tl.mark(epoch, by=self)
+        at_mark = _torch.read(gen)
+        last = tl.last_mark()
+        if took:
+            self._mark_offset = 0
+        elif self._mark_offset is None and last is not None and last[0] == epoch:
+            try:
+                self._mark_offset = draws_between(last[1].mt, at_mark.mt, _OFFSET_LIMIT)
+            except NotReachedError:
+                pass
+        at_set = self._at_set[1] if self._at_set and self._at_set[0] == epoch else None
+        seed = plan.draw_seed(torch.default_generator) if plan.seeded else None
+        chunk_gen = plan.chunk_generator(gen, seed)
+        run = _Run(epoch, plan, 0, seed, at_mark, at_set,
+                   recent=deque(maxlen=_KEEP_REPLACEMENT_CHUNKS if plan.replacement else _KEEP_CHUNKS))
+        self._run, self._phase, self._epoch = run, Phase.ITERATING, epoch
+        return run, self._draws(run, chunk_gen, first=0)
 
-    # -- the draws, chunk by chunk, exactly as RandomSampler makes them -----------
-    def _chunk_sizes(self, n: int) -> list[int]:
-        total = self.num_samples
-        if self.replacement:
-            full, rest = divmod(total, _REPLACEMENT_CHUNK)
-            return [_REPLACEMENT_CHUNK] * full + [rest]
-        if not self.profile.sampler_trailing_randperm:
-            return [n]
-        full, rest = divmod(total, n)
-        return [n] * full + [rest]
+    def _resume(self, saved: SavedState) -> tuple[_Run, Iterator[tuple[int, list[int]]]]:
+        """The rest of a saved epoch; the generator continues from its saved state."""
+        plan, gen = self._plan(), self._jump_generator()
+        _torch.write(gen, saved.generator_state)
+        for other, state in self._restore_at_resume:
+            _torch.write(other, state)
+        self._restore_at_resume = []
+        assert saved.sampler_start is not None
+        run = _Run(saved.epoch, plan, saved.position, saved.epoch_seed, saved.sampler_start,
+                   saved.epoch_start, chunks_drawn=saved.chunks_drawn,
+                   recent=deque(saved.pending,
+                                maxlen=_KEEP_REPLACEMENT_CHUNKS if plan.replacement else _KEEP_CHUNKS))
+        self._run, self._phase, self._epoch = run, Phase.ITERATING, saved.epoch
+        sizes, starts = plan.sizes(), plan.starts()
+        if not plan.shared:
+            # the epoch's seed drives a private generator nothing else draws from
+            used = sum(1 for i, size in enumerate(sizes) if size and starts[i] + size <= saved.position)
+            private = plan.chunk_generator(gen, saved.epoch_seed)
+            plan.skip_chunks(private, used)
+            return run, self._draws(run, private, first=used, position=saved.position)
+        kept = {chunk.index: chunk for chunk in saved.pending}
+        return run, self._draws(run, gen, first=saved.chunks_drawn, position=saved.position,
+                                kept=kept)
 
-    def _draw_chunk(self, generator: torch.Generator, n: int, size: int) -> list[int]:
-        old, new = self.profile, self._installed
-        if self.replacement:
-            if old.randint_wide_from > n >= new.randint_wide_from:  # torch < 2.7, one draw each
-                return self._emulated(generator, lambda s: randint_one_draw(s, n, size))
-            return torch.randint(high=n, size=(size,), dtype=torch.int64, generator=generator).tolist()
-        if n >= RANDPERM_LARGE_N and new.randperm_two_pass and not old.randperm_two_pass:
-            return self._emulated(generator, lambda s: randperm_one_pass(s, n))[:size]
-        return torch.randperm(n, generator=generator)[:size].tolist()
+    def _draws(self, run: _Run, live: torch.Generator, *, first: int, position: int = 0,
+               kept: dict[int, Chunk] | None = None) -> Iterator[tuple[int, list[int]]]:
+        """The epoch's chunks from ``position`` on, each drawn only when the
+        previous one is used up -- as RandomSampler draws its permutations.
+        Chunks below ``first`` were drawn before a checkpoint: the ``kept`` ones
+        still hold samples (their values are redrawn from their saved states),
+        the others were used up.  Yields (chunk start, values)."""
+        plan = run.plan
+        shared = plan.shared
+        sizes, starts = plan.sizes(), plan.starts()
+        kept = kept or {}
+        for index, size in enumerate(sizes):
+            if index == len(sizes) - 1 and index >= first and len(sizes) > 1:
+                # RandomSampler re-reads num_samples for its trailing draw
+                size = self.num_samples % (REPLACEMENT_CHUNK if plan.replacement else plan.n)
+            if index < first:
+                chunk = kept.get(index)
+                if chunk is None:
+                    continue
+                if chunk.values is not None:
+                    values = list(chunk.values)
+                else:
+                    assert chunk.state is not None
+                    values = plan.draw_chunk(_torch.generator_at(chunk.state), size)
+                yield starts[index], values
+                continue
+            before = _torch.read(live) if shared and not plan.replacement else None
+            values = plan.draw_chunk(live, size)
+            run.chunks_drawn = max(run.chunks_drawn, index + 1)
+            if shared:  # what a later state_dict needs to redo this chunk
+                run.recent.append(Chunk(index, state=before,
+                                        values=tuple(values) if plan.replacement else None))
+            if starts[index] + size > position:
+                yield starts[index], values
 
     @staticmethod
-    def _emulated(generator: torch.Generator, draw: Any) -> list[int]:
-        """Run an older release's algorithm on the generator's state, moving it on."""
-        state = _torch.read(generator)
-        values, after = draw(state.mt)
-        _torch.write(generator, state.replace(after))
-        return values
-
-    def _chunk_draws(self, n: int, size: int) -> int:
-        if self.replacement:
-            return _draws.randint_draws(n, size, profile=self.profile) if size else 0
-        return _draws.randperm_draws(n, self.profile)
-
-    def _chunks(
-        self,
-        n: int,
-        live: torch.Generator,
-        progress: _Progress,
-        *,
-        position: int = 0,
-        drawn: int = 0,
-        saved: dict[int, list[int]] | None = None,
-    ) -> Iterator[Iterator[int]]:
-        """The epoch from sample ``position`` on, one iterator per chunk, each
-        chunk drawn only when the previous one is used up -- as RandomSampler
-        draws its permutations.
-
-        Chunks from index ``drawn`` on are drawn from ``live``.  Chunks below
-        ``drawn`` were drawn before a checkpoint: those in ``saved`` (index ->
-        values) still hold unused samples, the others were used up and are
-        skipped.
-        """
-        record = live is self._jump_generator()
-        saved = saved or {}
-        progress.base, progress.length = position, 0
-        base = 0
-        sizes = self._chunk_sizes(n)
-        for index, size in enumerate(sizes):
-            if index == len(sizes) - 1 and index >= drawn:
-                size = self._chunk_sizes(n)[-1]  # RandomSampler re-reads num_samples here
-            end = base + size
+    def _feed(chunks: Iterator[tuple[int, list[int]]], progress: _Progress) -> Iterator[Iterator[int]]:
+        """One iterator per chunk over its unused values, keeping ``progress``."""
+        for start, values in chunks:
             progress.it = None  # let the used-up chunk go before the next is drawn
-            if index < drawn:
-                if index not in saved:
-                    base = end
-                    continue
-                values = saved.pop(index)
-            else:
-                before = _torch.read(live) if record and not self.replacement else None
-                values = self._draw_chunk(live, n, size)
-                if record:  # what a later state_dict needs to redo this chunk
-                    self._recent.append((index, before, values if self.replacement else None))
-            self._chunks_drawn = max(self._chunks_drawn, index + 1)
-            skip = max(0, position - base)
-            progress.base, progress.length = base + skip, size - skip
+            skip = max(0, progress.count() - start)
+            progress.base, progress.length = start + skip, len(values) - skip
             it = progress.it = iter(values)
             if skip:  # step past the used samples without copying the rest
                 collections.deque(itertools.islice(it, skip), maxlen=0)
             del values
             yield it
-            base = end
         progress.it = None
 
-    def _pending(self, n: int, position: int, drawn: int) -> list[int]:
-        """Indices of the drawn chunks that still hold samples at ``position``."""
-        out, base = [], 0
-        for index, size in enumerate(self._chunk_sizes(n)[:drawn]):
-            if base + size > position:
-                out.append(index)
-            base += size
-        return out
-
-    def _yielded(self) -> int:
-        """Indices handed out so far in the current epoch."""
-        progress = self._progress() if self._progress is not None else None
-        return progress.count() if progress is not None else self._handed_out
-
-    # -- jumping ------------------------------------------------------------------
-    def _jump_generator(self) -> torch.Generator:
-        return torch.default_generator if self.generator is None else self.generator
-
-    def _shared_chunks(self) -> bool:
-        """Do the chunks come from a generator the loop also draws from?
-
-        Yes for an explicit generator and for torch <= 1.8's global
-        permutation; no for the private per-epoch generator of torch >= 1.9.
-        """
-        return self.generator is not None or self.profile.sampler_chunks_on_global(self.replacement)
-
-    def _own_draws(self, n: int) -> int:
-        """Draws one full epoch of this sampler takes from its jump generator."""
-        return _draws.random_sampler_draws(
-            n, self.num_samples, self.replacement,
-            own_generator=self.generator is not None, profile=self.profile,
-        )
-
-    def _assumed_stride(self) -> int | tuple[int, int]:
-        if self.draws_per_epoch is not None:
-            return self.draws_per_epoch
-        return self._own_draws(len(self.data_source)) + _draws.SEED_DRAWS
-
-    def _stride_now(self) -> int:
-        """Draws assumed for the epoch just iterated: a ``(first, later)`` stride's
-        first count belongs to the first epoch a process iterates (its fresh
-        loader's one-time draws), whatever that epoch's number."""
-        stride = self._assumed_stride()
-        if isinstance(stride, tuple):
-            return stride[0] if self._iterations == 1 else stride[1]
-        return stride
-
-    def _offset(self, epoch: int) -> int:
-        """Draws from the reference point to the start of ``epoch``."""
-        return _checks.draws_to_epoch(self._assumed_stride(), epoch - self.first_epoch)
-
-    def _landing(self, epoch: int, anchor_epoch: int) -> int:
-        """Draws from the anchor (the start of ``anchor_epoch``) to where a jump
-        to ``epoch`` lands; negative for a jump back.
-
-        A ``(first, later)`` stride says the first epoch *a process* iterates
-        draws ``first``: a fresh loader's one-time draws, such as persistent
-        workers' base seed.  A process that has not iterated yet will draw
-        them again, so a jump past the run's first epoch lands that many draws
-        early to absorb them.
-        """
-        draws = self._offset(epoch) - self._offset(anchor_epoch)
-        stride = self._assumed_stride()
-        if (isinstance(stride, tuple) and epoch > self.first_epoch and self._iterations == 0
-                and stride[0] > stride[1]):
-            draws -= stride[0] - stride[1]
-        return draws
-
-    def _check_epoch(self, epoch: Any) -> int:
-        e = _index(epoch, "epoch")
-        if e < self.first_epoch:
-            raise ValueError(f"epoch must be >= first_epoch={self.first_epoch}, got {e}")
-        return e
-
-    def set_epoch(self, epoch: int) -> None:
-        """Position the generator at the start of ``epoch`` (see the class docs).
-
-        Moves the generator only when the run is not already there: the first
-        call with ``epoch != first_epoch`` in a process that has not iterated
-        (a resumed run), or a call that is neither a repeat nor the epoch after
-        the last one iterated.  Costs a few milliseconds whatever the epoch
-        (a jump back, rare, about half a second).
-        """
-        e = self._check_epoch(epoch)
-        gen = self._jump_generator()
-        if self._pinned and e == self._epoch:
-            move = False  # already there (called twice, or loaded)
-        elif self._started is not None and e == self._started + 1:
-            move = False  # the next epoch of a running loop
-            self._settle_owed_draws()
-            self._continuations += 1
-            if self._continuations & (self._continuations - 1) == 0:
-                # epochs 1, 2, 4, 8, ... after the first: catches a wrong count at
-                # once and unevenness soon, at no per-epoch cost in long runs
-                self._check_measured_stride(_torch.read(gen))
-        elif self._anchor is None:
-            # the reference point: where the run stands now -- the start of the
-            # loop, of a loaded epoch, or of the epoch after the last one iterated
-            if self._pinned:
-                here = self._epoch
-            elif self._started is not None:
-                here = self._started + 1
-            else:
-                here = self.first_epoch
-            self._anchor = (here, _torch.read(gen))
-            move = e != here
-        else:
-            move = True
-        now = _torch.read(gen)
-        if move:
-            self._resume = None  # a jump leaves any loaded epoch behind
-            assert self._anchor is not None  # set above or by an earlier call
-            anchor_epoch, anchor = self._anchor
-            target = anchor.mt.advance(self._landing(e, anchor_epoch) % _gf2.PERIOD)
-            now = now.replace(target)
-            _torch.write(gen, now)
-        if self._resume is not None and self._resume[KEY_EPOCH] != e:
-            self._resume = None  # the loop left the saved epoch behind
-        self._epoch, self._pinned, self._set_used = e, True, True
-        self._epoch_start = (e, now)
-        if self._anchor is None:  # a loop that iterated, or was loaded, before set_epoch
-            self._anchor = self._epoch_start
-
-    def _settle_owed_draws(self) -> None:
-        """A loaded epoch whose samples were all used may still owe its trailing
-        randperm (drawn when the iterator is exhausted): draw it now."""
-        resume = self._resume
-        if resume is None or resume[KEY_CONSUMED] < resume[KEY_NUM_SAMPLES]:
-            return
-        self._resume = None
-        if self._shared_chunks():
-            n = len(self.data_source)
-            for size in self._chunk_sizes(n)[resume[KEY_CHUNKS_DRAWN] :]:
-                self._draw_chunk(self._jump_generator(), n, size)
-
-    def _note_pre_draws(self) -> None:
-        """Measure the draws between set_epoch and the sampler's first draw."""
-        if self._pre_draws is not None or self._epoch_start is None or self._sampler_start is None:
-            return  # measured once: the loop does the same before the sampler every epoch
-        begin, end = self._epoch_start[1].mt, self._sampler_start.mt
-        if begin.advance(_draws.SEED_DRAWS).same_stream(end):  # the usual: one base seed
-            self._pre_draws = _draws.SEED_DRAWS
-            return
-        try:
-            self._pre_draws = draws_between(begin, end, 10**5)
-        except NotReachedError:
-            self._pre_draws = None
-
-    def _check_measured_stride(self, current: TorchCPUState) -> None:
-        """In an uninterrupted run: did the epoch just finished draw what we assume?"""
-        if (self._stride_warned or self._resumed_epoch or self._epoch_start is None
-                or self._epoch_start[0] != self._started):
-            return  # nothing measured, or a resumed epoch whose start lies in another process
-        assumed = self._stride_now()
-        begin, end = self._epoch_start[1].mt, current.mt
-        if begin.advance(assumed).same_stream(end):
-            self._measured.append(assumed)
-            return
-        limit = max(_STRIDE_SCAN_MIN, 10 * assumed)
-        which = "the global generator" if self.generator is None else "the sampler's generator"
-        self._stride_warned = True
-        try:
-            measured = draws_between(begin, end, limit)
-        except NotReachedError:
-            warnings.warn(
-                f"ReplayableRandomSampler: epoch {self._started} took more than {limit} draws "
-                f"from {which} (or it was reseeded), but draws_per_epoch={assumed} is assumed, "
-                "so set_epoch() jumps in a resumed run would land in the wrong place. Measure "
-                "the real count with replay_sampler.draws_between(state_before, state_after, "
-                "limit) and pass it as draws_per_epoch.",
-                stacklevel=3,
-            )
-            return
-        previous = sorted(set(self._measured))
-        self._measured.append(measured)
-        if len(previous) == 1 and len(self._measured) == 2:
-            advice = (
-                f"; the first epoch took {previous[0]} -- if its extra draws are a fresh "
-                "loader's one-time ones (persistent workers), pass draws_per_epoch="
-                f"({previous[0]}, {measured})"
-            )
-        elif previous:
-            advice = (f"; earlier epochs took {previous}, so the loop draws unevenly and "
-                      "cannot be jumped exactly")
-        else:
-            advice = " (replay_sampler.draws_per_epoch(*loaders) computes it from your loaders)"
-        warnings.warn(
-            f"ReplayableRandomSampler: epoch {self._started} took {measured} draws from {which}, "
-            f"but draws_per_epoch={assumed} is assumed, so set_epoch() jumps in a resumed run "
-            f"would land in the wrong place. Pass draws_per_epoch={measured}{advice}.",
-            stacklevel=3,
-        )
-
-    # -- pure query -------------------------------------------------------------
+    # -- pure query -----------------------------------------------------------------------
     def indices(self, epoch: int, *, draws_before: int | None = None) -> list[int]:
-        """Epoch ``epoch``'s indices, computed without touching any generator.
+        """Epoch ``epoch``'s indices in the uninterrupted run, touching no generator.
 
-        The reference point is the first ``set_epoch`` state, or the jump
-        generator's current state if ``set_epoch`` was never called.
-        ``draws_before`` is how many draws the loop takes from the generator
-        between ``set_epoch`` and the sampler's first draw -- measured during
-        this run if possible, otherwise one DataLoader base seed (2).
+        Computed from the generator timeline's reference.  ``draws_before``:
+        the draws between ``set_epoch`` and this sampler's first draw, needed
+        only while this process has seen no sampler draw yet (default: one
+        DataLoader base seed, 2).  For a second sampler on a generator, its
+        first draw's distance from the epoch's first one is measured when it
+        first iterates; until then it is unknown and ``indices`` raises.
         """
-        e = self._check_epoch(epoch)
+        e = self._timeline.check_epoch(epoch, self.first_epoch)
         if draws_before is not None:
-            pre = _index(draws_before, "draws_before")
-        else:
-            pre = _draws.SEED_DRAWS if self._pre_draws is None else self._pre_draws
-        anchor_epoch, reference = self._anchor or (self.first_epoch, _torch.read(self._jump_generator()))
-        draws = self._offset(e) - self._offset(anchor_epoch) + pre
-        generator = _torch.generator_at(reference.advance(draws % _gf2.PERIOD))
-        n = len(self.data_source)
-        if self.generator is None and self.profile.sampler_draws_seed():
-            seed = int(torch.empty((), dtype=torch.int64).random_(generator=generator).item())
-            if not self._shared_chunks():
-                generator = torch.Generator()
-                generator.manual_seed(seed)
+            draws_before = _checks.integer(draws_before, "draws_before", 0)
+        plan = self._plan()
+        offset = self._mark_offset
+        if offset is None:
+            if self._timeline.begun and self._timeline._samplers and len(self._timeline._samplers) > 1:
+                raise ValueError(
+                    "indices() of a second sampler on a generator needs the draws between the "
+                    "epoch's first sampler draw and this sampler's: they are measured when this "
+                    "sampler first iterates"
+                )
+            offset = 0
+        at = self._timeline.place(e, draws_before=draws_before).advance(offset)
+        gen = _torch.generator_at(at)
+        seed = plan.draw_seed(gen) if plan.seeded else None
+        chunk_gen = plan.chunk_generator(gen, seed)
         out: list[int] = []
-        for size in self._chunk_sizes(n):
-            out.extend(self._draw_chunk(generator, n, size))
+        for size in plan.sizes():
+            out.extend(plan.draw_chunk(chunk_gen, size))
         return out
 
-    # -- Stateful ---------------------------------------------------------------
+    # -- Stateful ---------------------------------------------------------------------------
     def state_dict(self, samples_consumed: int | None = None) -> dict[str, Any]:
         """The sampler's state, for a resume in a fresh process (torchdata ``Stateful``).
 
-        Small: counters, the epoch's seed or generator state, no permutation.
+        Small: counters, the epoch's seed or a few generator states, never a
+        permutation; versioned, and checksummed so that a damaged state is
+        refused on load.
 
-        ``samples_consumed``: how many indices of the current epoch the
-        training loop has used.  Default: the indices the sampler has handed
-        out -- right with ``num_workers=0``.  With workers the DataLoader runs
-        up to ``prefetch_factor * num_workers`` batches ahead of the loop, so
-        pass ``batches_done * batch_size`` (counting a short last batch at its
-        size).  The generator's current state is saved too: call this at the
-        moment you checkpoint.
+        ``samples_consumed``: how many indices of the current iteration the
+        training loop has used, counted from where the iteration began (the
+        epoch's start, or the saved position for a resumed epoch).  Default:
+        the indices handed out -- right with ``num_workers=0``.  With workers
+        the DataLoader runs up to ``prefetch_factor * num_workers`` batches
+        ahead of the loop: pass ``batches_done * batch_size`` (a short last
+        batch at its size); more than the sampler handed out is refused.  The
+        generator's current state is saved too: call this at the moment you
+        checkpoint (torchdata's ``StatefulDataLoader`` with workers calls it
+        when it dispatches indices: use
+        ``replay_sampler.integrations.torchdata.StatefulDataLoader``).
         """
-        in_epoch = self._started is not None and self._started == self._epoch and not self._pinned
-        yielded = self._yielded() if in_epoch else 0
-        if samples_consumed is None:
-            consumed = yielded
-        else:
-            consumed = _index(samples_consumed, "samples_consumed")
-            if consumed > yielded:
+        run, phase = self._run, self._phase
+        gen = self._jump_generator()
+        tl = self._timeline
+        ref = tl.reference
+        base: dict[str, Any] = dict(
+            dataset_size=len(self.data_source), num_samples=self.num_samples,
+            replacement=self.replacement, explicit=self.generator is not None,
+            first_epoch=self.first_epoch, torch_version=self.profile.name,
+            generator_state=_torch.read(gen),
+            **_reference_fields(ref),
+            draws_before_sampler=tl.draws_before_sampler,
+            draws_per_epoch=tl.draws_per_epoch,
+        )
+        if phase is Phase.LOADED and self._loaded is not None:
+            if samples_consumed is not None and _checks.integer(samples_consumed,
+                                                                "samples_consumed", 0):
                 raise ValueError(
-                    f"samples_consumed={consumed} is more than the {yielded} indices the "
-                    f"sampler has handed out in the current epoch"
+                    f"samples_consumed={samples_consumed} is more than the 0 indices the sampler "
+                    "has handed out: nothing of the loaded epoch has been iterated yet"
                 )
-        start = self._epoch_start[1] if self._epoch_start and self._epoch_start[0] == self._epoch else None
-        pending: list[dict[str, Any]] = []
-        if in_epoch and self._shared_chunks():
-            recent = {index: (state, values) for index, state, values in self._recent}
-            for index in self._pending(len(self.data_source), consumed, self._chunks_drawn):
-                if index not in recent:
+            return replace(self._loaded, **{k: v for k, v in base.items()
+                                            if k.startswith(("reference", "draws_"))}).to_dict()
+        if (phase in (Phase.ITERATING, Phase.EXHAUSTED) and run is not None
+                and run.epoch == self._epoch):
+            # an epoch that ran to its end may still be ahead of the loop (workers prefetch)
+            handed = run.position() - run.start
+            if samples_consumed is None:
+                consumed = handed
+            else:
+                consumed = _checks.integer(samples_consumed, "samples_consumed", 0)
+                if consumed > handed:
                     raise ValueError(
-                        f"samples_consumed={consumed} lags too far behind the sampler, which "
-                        f"has handed out {yielded} indices; it keeps the last "
-                        f"{len(self._recent)} draw steps ("
-                        + (f"{len(self._recent) * _REPLACEMENT_CHUNK:,} samples"
-                           if self.replacement else "permutations")
-                        + ") for a state_dict taken behind it"
+                        f"samples_consumed={consumed} is more than the {handed} indices the sampler "
+                        f"has handed out in this iteration of epoch {run.epoch} (count from where "
+                        f"the iteration began{', the saved position ' + str(run.start) if run.start else ''})"
                     )
-                state, values = recent[index]
-                if values is not None:
-                    pending.append({"index": index, "values": torch.tensor(values, dtype=torch.int64)})
-                else:
-                    assert state is not None  # permutations are kept by their state
-                    pending.append({"index": index, "state": _torch.tensor(state)})
-        return {
-            KEY_KIND: STATE_KIND,
-            KEY_VERSION: STATE_VERSION,
-            KEY_DATASET_SIZE: len(self.data_source),
-            KEY_NUM_SAMPLES: self.num_samples,
-            KEY_REPLACEMENT: self.replacement,
-            KEY_GENERATOR: _GLOBAL if self.generator is None else _EXPLICIT,
-            KEY_FIRST_EPOCH: self.first_epoch,
-            KEY_EPOCH: self._epoch,
-            KEY_CONSUMED: consumed,
-            KEY_CHUNKS_DRAWN: self._chunks_drawn if in_epoch else 0,
-            KEY_PENDING: pending,
-            KEY_EPOCH_SEED: self._seed if in_epoch else None,
-            KEY_SAMPLER_START: (_torch.tensor(self._sampler_start)
-                                if in_epoch and self._sampler_start is not None else None),
-            KEY_EPOCH_START: _torch.tensor(start) if start is not None else None,
-            KEY_GENERATOR_STATE: _torch.tensor(_torch.read(self._jump_generator())),
-            KEY_ANCHOR: _torch.tensor(self._anchor[1]) if self._anchor is not None else None,
-            KEY_ANCHOR_EPOCH: self._anchor[0] if self._anchor is not None else None,
-            KEY_DRAWS_PER_EPOCH: self.draws_per_epoch,
-            KEY_TORCH_VERSION: self.profile.name,
-        }
+            position = run.start + consumed
+            if run.done and consumed == handed:  # ran to its end: as EXHAUSTED
+                return SavedState(**base, epoch=run.epoch, phase=SavedPhase.EXHAUSTED,
+                                  position=self.num_samples,
+                                  chunks_drawn=len(run.plan.sizes())).to_dict()
+            saved = SavedState(
+                **base, epoch=run.epoch, phase=SavedPhase.ITERATING,
+                position=position, chunks_drawn=run.chunks_drawn,
+                epoch_seed=run.seed, sampler_start=run.at_mark, epoch_start=run.at_set,
+            )
+            return replace(saved, pending=self._pending(run, saved)).to_dict()
+        if samples_consumed is not None:
+            consumed = _checks.integer(samples_consumed, "samples_consumed", 0)
+            if consumed:
+                raise ValueError(
+                    f"samples_consumed={consumed} is more than the 0 indices the sampler has "
+                    f"handed out: no iteration is under way (the sampler is {phase.value})"
+                )
+        if phase is Phase.EXHAUSTED:  # nothing of the epoch is needed to go on
+            return SavedState(**base, epoch=self._epoch, phase=SavedPhase.EXHAUSTED,
+                              position=self.num_samples,
+                              chunks_drawn=len(self._plan().sizes())).to_dict()
+        at_set = self._at_set[1] if self._at_set and self._at_set[0] == self._epoch else None
+        return SavedState(**base, epoch=self._epoch, phase=SavedPhase.POSITIONED, position=0,
+                          chunks_drawn=0, epoch_start=at_set).to_dict()
+
+    def _pending(self, run: _Run, saved: SavedState) -> tuple[Chunk, ...]:
+        needed = saved.pending_needed(run.plan)
+        recent = {chunk.index: chunk for chunk in run.recent}
+        missing = [i for i in needed if i not in recent]
+        if missing:
+            kept = len(run.recent)
+            what = (f"{kept * REPLACEMENT_CHUNK:,} samples" if run.plan.replacement
+                    else "permutations")
+            raise ValueError(
+                f"samples_consumed lags too far behind the sampler, which has handed out "
+                f"{run.position() - run.start} indices of this iteration; it keeps the last "
+                f"{kept} draw steps ({what}) for a state_dict taken behind it"
+            )
+        return tuple(recent[i] for i in needed)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore a :meth:`state_dict`; it is validated before anything changes.
+        """Restore a :meth:`state_dict` (also one of format version 1).
 
-        The generator goes back to where it was when the state was saved --
-        mid-epoch, to that epoch's ``set_epoch`` state if known, so that the
-        DataLoader draws the same base seed again; the sampler then restores
-        the saved state when the iteration starts and yields the rest of the
-        epoch.
+        Everything is validated -- kind, version, this sampler's settings,
+        the checksum -- before anything changes; a state of another sampler,
+        dataset size, generator kind or release is refused with an error that
+        says which.  See NOTE [ Sampler lifecycle ] for what the next
+        iteration does; ``sampler.epoch`` tells the epoch a loop should
+        continue with.
         """
-        sd = self._validated(state_dict)
+        saved = SavedState.from_dict(state_dict, self._plan(), first_epoch=self.first_epoch,
+                                     torch_version=self.profile.name)
+        if saved.draws_per_epoch is not None and self._timeline.draws_per_epoch is None:
+            self._timeline.draws_per_epoch = saved.draws_per_epoch
         gen = self._jump_generator()
-        epoch, began = sd[KEY_EPOCH], sd[KEY_SAMPLER_START] is not None
-        mid_epoch = began and sd[KEY_CONSUMED] < sd[KEY_NUM_SAMPLES]
-        position = sd[KEY_EPOCH_START] if mid_epoch and sd[KEY_EPOCH_START] else sd[KEY_GENERATOR_STATE]
-        _torch.write(gen, position)
-        self._anchor = (sd[KEY_ANCHOR_EPOCH], sd[KEY_ANCHOR]) if sd[KEY_ANCHOR] else None
-        if self.draws_per_epoch is None:
-            self.draws_per_epoch = sd[KEY_DRAWS_PER_EPOCH]
-        self._epoch = epoch
-        self._epoch_start = (epoch, sd[KEY_EPOCH_START]) if sd[KEY_EPOCH_START] else None
-        if mid_epoch or not began:
-            # the next iteration (or set_epoch(epoch)) continues this epoch
-            self._pinned, self._started = True, None
-        else:  # all samples used: the next epoch follows on
-            self._pinned, self._started = False, epoch
-        self._resume = sd if began else None
-        self._progress, self._handed_out, self._chunks_drawn = None, 0, sd[KEY_CHUNKS_DRAWN]
-        self._sampler_start, self._seed = sd[KEY_SAMPLER_START], sd[KEY_EPOCH_SEED]
+        tl = self._timeline
+        if saved.reference_epoch is not None:
+            at_mark = saved.reference_at == AT_MARK
+            reference = Reference(saved.reference_epoch,
+                                  None if at_mark else saved.reference_state,
+                                  saved.reference_state if at_mark else None)
+        else:
+            reference = Reference(saved.epoch, saved.epoch_start, saved.sampler_start)
+        if saved.phase is SavedPhase.POSITIONED:
+            _torch.write(gen, saved.generator_state)
+            tl.load(saved.epoch, reference, begun=False, by=self,
+                draws_before_sampler=saved.draws_before_sampler)
+            self._phase, self._epoch, self._loaded = Phase.POSITIONED, saved.epoch, None
+            self._at_set = (saved.epoch, saved.generator_state)
+            return
+        self._run, self._at_set = None, None
+        tl.load(saved.epoch, reference, begun=True, by=self,
+                draws_before_sampler=saved.draws_before_sampler)
+        if saved.phase is SavedPhase.EXHAUSTED:  # the next iteration is the next epoch
+            _torch.write(gen, saved.generator_state)  # the epoch's end
+            self._phase, self._epoch, self._loaded = Phase.EXHAUSTED, saved.epoch, None
+            return
+        if saved.epoch_start is not None:
+            _torch.write(gen, saved.epoch_start)  # for the new iterator's base seed
+        self._phase, self._epoch, self._loaded = Phase.LOADED, saved.epoch, saved
 
-    def _validated(self, state_dict: Any) -> dict[str, Any]:
-        required = (KEY_DATASET_SIZE, KEY_NUM_SAMPLES, KEY_REPLACEMENT, KEY_GENERATOR,
-                    KEY_FIRST_EPOCH, KEY_EPOCH, KEY_CONSUMED, KEY_CHUNKS_DRAWN, KEY_PENDING,
-                    KEY_EPOCH_SEED, KEY_SAMPLER_START, KEY_EPOCH_START, KEY_GENERATOR_STATE,
-                    KEY_ANCHOR, KEY_ANCHOR_EPOCH, KEY_DRAWS_PER_EPOCH, KEY_TORCH_VERSION)
-        sd = _checks.state_header(state_dict, STATE_KIND, STATE_VERSION, required)
-        n = len(self.data_source)
-        if sd[KEY_DATASET_SIZE] != n:
-            raise ValueError(
-                f"state_dict is for a dataset of {sd[KEY_DATASET_SIZE]} samples; this "
-                f"sampler's data_source has {n}"
-            )
-        for key, mine in ((KEY_NUM_SAMPLES, self.num_samples), (KEY_REPLACEMENT, self.replacement),
-                          (KEY_FIRST_EPOCH, self.first_epoch),
-                          (KEY_TORCH_VERSION, self.profile.name)):
-            if sd[key] != mine:
-                raise ValueError(f"state_dict has {key}={sd[key]!r}; this sampler has {mine!r}")
-        here = _GLOBAL if self.generator is None else _EXPLICIT
-        if sd[KEY_GENERATOR] != here:
-            raise ValueError(
-                f"state_dict was saved with the {sd[KEY_GENERATOR]} generator; this sampler "
-                f"uses the {here} one"
-            )
-        sd[KEY_EPOCH] = _index(sd[KEY_EPOCH], f"state_dict['{KEY_EPOCH}']", self.first_epoch)
-        sd[KEY_CONSUMED] = _index(sd[KEY_CONSUMED], f"state_dict['{KEY_CONSUMED}']")
-        if sd[KEY_CONSUMED] > self.num_samples:
-            raise ValueError(
-                f"state_dict['{KEY_CONSUMED}']={sd[KEY_CONSUMED]} exceeds num_samples="
-                f"{self.num_samples}"
-            )
-        chunks = len(self._chunk_sizes(n))
-        sd[KEY_CHUNKS_DRAWN] = _index(sd[KEY_CHUNKS_DRAWN], f"state_dict['{KEY_CHUNKS_DRAWN}']")
-        if sd[KEY_CHUNKS_DRAWN] > chunks:
-            raise ValueError(
-                f"state_dict['{KEY_CHUNKS_DRAWN}']={sd[KEY_CHUNKS_DRAWN]} exceeds the {chunks} "
-                "draw steps of an epoch"
-            )
-        for key in (KEY_SAMPLER_START, KEY_EPOCH_START, KEY_GENERATOR_STATE, KEY_ANCHOR):
-            value = sd[key]
-            if value is None:
-                continue
-            if isinstance(value, torch.Tensor):
-                value = value.detach().cpu().contiguous()
-            sd[key] = _torch.parse(value, f"state_dict['{key}']")
-        if sd[KEY_GENERATOR_STATE] is None:
-            raise ValueError(f"state_dict['{KEY_GENERATOR_STATE}'] must be a generator state")
-        if not self._shared_chunks() and sd[KEY_SAMPLER_START] is not None:
-            sd[KEY_EPOCH_SEED] = _index(sd[KEY_EPOCH_SEED], f"state_dict['{KEY_EPOCH_SEED}']")
-        sd[KEY_PENDING] = self._validated_pending(sd, n)
-        sd[KEY_DRAWS_PER_EPOCH] = _check_stride(sd[KEY_DRAWS_PER_EPOCH])
-        if sd[KEY_ANCHOR] is not None:
-            sd[KEY_ANCHOR_EPOCH] = _index(sd[KEY_ANCHOR_EPOCH], f"state_dict['{KEY_ANCHOR_EPOCH}']",
-                                          self.first_epoch)
-        return sd
-
-    def _validated_pending(self, sd: dict[str, Any], n: int) -> dict[int, tuple[TorchCPUState | None, list[int]]]:
-        """The saved chunks as index -> (state before, values), checked against the counters."""
-        name = f"state_dict['{KEY_PENDING}']"
-        pending = sd[KEY_PENDING]
-        if not isinstance(pending, (list, tuple)):
-            raise ValueError(f"{name} must be a list, got {type(pending).__name__}")
-        needed = self._pending(n, sd[KEY_CONSUMED], sd[KEY_CHUNKS_DRAWN])
-        if not self._shared_chunks() or sd[KEY_SAMPLER_START] is None:
-            needed = []
-        sizes = self._chunk_sizes(n)
-        out: dict[int, tuple[TorchCPUState | None, list[int]]] = {}
-        for item in pending:
-            index = item.get("index") if isinstance(item, dict) else None
-            if index not in needed:
-                raise ValueError(f"{name} holds chunk {index!r}; expected chunks {needed}")
-            if "values" in item:
-                values = torch.as_tensor(item["values"]).tolist()
-                if len(values) != sizes[index] or any(not 0 <= v < n for v in values):
-                    raise ValueError(f"{name}: chunk {index} must hold {sizes[index]} indices below {n}")
-                out[index] = (None, values)
-            else:
-                state = _torch.parse(item.get("state"), f"{name}[{index}]['state']")
-                out[index] = (state, self._draw_chunk(_torch.generator_at(state), n, sizes[index]))
-        if sorted(out) != needed:
-            raise ValueError(f"{name} must hold chunks {needed}, got {sorted(out)}")
-        return out
-
-    def _resumed(self, sd: dict[str, Any], n: int, progress: _Progress) -> Iterator[Iterator[int]]:
-        """The rest of a saved epoch; the generator continues from its saved state."""
-        _torch.write(self._jump_generator(), sd[KEY_GENERATOR_STATE])
-        self._sampler_start, self._seed = sd[KEY_SAMPLER_START], sd[KEY_EPOCH_SEED]
-        position, drawn = sd[KEY_CONSUMED], sd[KEY_CHUNKS_DRAWN]
-        self._chunks_drawn = drawn
-        if not self._shared_chunks():
-            # the epoch's seed drives a private generator nothing else draws from
-            sizes = self._chunk_sizes(n)
-            used = 0
-            while used < len(sizes) and sum(sizes[: used + 1]) <= position and sizes[used]:
-                used += 1
-            private = torch.Generator()
-            private.manual_seed(self._seed)
-            before = sum(self._chunk_draws(n, size) for size in sizes[:used])
-            _torch.write(private, _torch.read(private).advance(before))
-            return self._chunks(n, private, progress, position=position, drawn=used)
-        saved = sd.pop(KEY_PENDING)
-        for index, (state, values) in sorted(saved.items()):
-            self._recent.append((index, state, values if self.replacement else None))
-        return self._chunks(
-            n, self._jump_generator(), progress, position=position, drawn=drawn,
-            saved={index: values for index, (_, values) in saved.items()},
-        )
+    def _continue_global_from(self, state: TorchCPUState) -> bool:
+        """For ``integrations.torchdata``: the global generator's state at the
+        moment the *loader's* state was saved (the sampler's own is taken when
+        the loader asks for it, at prefetch with workers), restored when the
+        loaded epoch continues.  False where it cannot be used: the sampler's
+        chunks come from the global generator (torch <= 1.8 rules), whose
+        state at that moment already includes chunks drawn after its own."""
+        if self._phase is not Phase.LOADED or self._loaded is None:
+            return False
+        if self.generator is not None:
+            self._restore_at_resume = [(torch.default_generator, state)]
+            return True
+        if self._plan().shared:
+            return False
+        self._loaded = replace(self._loaded, generator_state=state)
+        return True

@@ -1,0 +1,132 @@
+"""One epoch of ``RandomSampler``'s draws, under the rules of a torch release.
+
+:class:`EpochDraws` knows, for a dataset size and the sampler's settings,
+what one epoch of ``RandomSampler`` draws and from which generator -- the
+seed of a private generator, the permutations (or ``randint`` chunks) in the
+order and sizes torch makes them -- and makes those draws, emulating an older
+release's kernel where today's computes differently.  It holds no state of
+its own: a sampler builds one at the start of every iteration (the dataset
+size may change at runtime, as ``RandomSampler`` allows).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from .. import _torch
+from ..core import _draws
+from ..core._emulate import randint_one_draw, randperm_one_pass
+from ..core._mt19937 import MT19937State
+from ..core._profiles import TorchProfile
+
+#: RandomSampler draws ``randint`` values in chunks of this size (with replacement).
+REPLACEMENT_CHUNK = 32
+
+
+@dataclass(frozen=True)
+class EpochDraws:
+    """What one epoch of ``RandomSampler(data_source of n, replacement,
+    num_samples, generator)`` draws, as ``profile`` (the run's release) drew it
+    on the ``installed`` torch."""
+
+    n: int
+    num_samples: int
+    replacement: bool
+    explicit: bool  # RandomSampler(generator=g): everything comes from g
+    profile: TorchProfile
+    installed: TorchProfile
+
+    # -- the shape of an epoch ------------------------------------------------------
+    def sizes(self) -> list[int]:
+        """Sizes of the chunks the epoch draws, in order.
+
+        Without replacement: one ``randperm(n)`` per full pass, then the
+        trailing ``randperm(n)[:num_samples % n]`` -- drawn even when the
+        remainder is 0 (torch >= 1.11; before, one permutation, all used).
+        With replacement: ``randint`` chunks of 32, then the remainder.
+        """
+        total = self.num_samples
+        if self.replacement:
+            full, rest = divmod(total, REPLACEMENT_CHUNK)
+            return [REPLACEMENT_CHUNK] * full + [rest]
+        if not self.profile.sampler_trailing_randperm:
+            return [self.n]
+        full, rest = divmod(total, self.n)
+        return [self.n] * full + [rest]
+
+    def starts(self) -> list[int]:
+        """The epoch position at which each chunk begins."""
+        return [0, *itertools.accumulate(self.sizes())][:-1]
+
+    def chunk_draws(self, size: int) -> int:
+        """Draws one chunk of ``size`` values takes from its generator."""
+        if self.replacement:
+            return _draws.randint_draws(self.n, size, profile=self.profile) if size else 0
+        return _draws.randperm_draws(self.n, self.profile)
+
+    def own_draws(self) -> int:
+        """Draws one full epoch takes from the generator the sampler's timeline
+        follows (``generator``, or the global one)."""
+        return _draws.random_sampler_draws(
+            self.n, self.num_samples, self.replacement,
+            own_generator=self.explicit, profile=self.profile,
+        )
+
+    @property
+    def shared(self) -> bool:
+        """Do the chunks come from the timeline's generator, which the loop may
+        draw from too?  Yes for an explicit generator and for torch <= 1.8's
+        permutation on the global one; no for the private per-epoch generator
+        of torch >= 1.9."""
+        return self.explicit or self.profile.sampler_chunks_on_global(self.replacement)
+
+    @property
+    def seeded(self) -> bool:
+        """Does the epoch begin with a seed drawn from the global generator?"""
+        return not self.explicit and self.profile.sampler_draws_seed()
+
+    # -- the draws --------------------------------------------------------------------
+    def draw_seed(self, generator: torch.Generator) -> int:
+        """The per-epoch seed ``RandomSampler(generator=None)`` draws (2 draws)."""
+        return int(torch.empty((), dtype=torch.int64).random_(generator=generator).item())
+
+    def chunk_generator(self, timeline_generator: torch.Generator, seed: int | None) -> torch.Generator:
+        """The generator the chunks come from, given the epoch's seed."""
+        if self.shared:
+            return timeline_generator
+        assert seed is not None  # a private generator exists only after a seed
+        private = torch.Generator()
+        private.manual_seed(seed)
+        return private
+
+    def draw_chunk(self, generator: torch.Generator, size: int) -> list[int]:
+        """One chunk's values, drawn from ``generator`` as the run's release did."""
+        old, new, n = self.profile, self.installed, self.n
+        if self.replacement:
+            if old.randint_wide_from > n >= new.randint_wide_from:  # torch < 2.7: one draw each
+                return _emulated(generator, lambda s: randint_one_draw(s, n, size))
+            return torch.randint(high=n, size=(size,), dtype=torch.int64,
+                                 generator=generator).tolist()
+        if new.randperm_is_two_pass(n) and not old.randperm_is_two_pass(n):  # torch < 2.6
+            return _emulated(generator, lambda s: randperm_one_pass(s, n))[:size]
+        return torch.randperm(n, generator=generator)[:size].tolist()
+
+    def skip_chunks(self, generator: torch.Generator, count: int) -> None:
+        """Move ``generator`` past the first ``count`` chunks' draws without
+        drawing them (a jump, milliseconds)."""
+        draws = sum(self.chunk_draws(size) for size in self.sizes()[:count])
+        if draws:
+            _torch.write(generator, _torch.read(generator).advance(draws))
+
+
+def _emulated(generator: torch.Generator,
+              draw: Callable[[MT19937State], tuple[list[int], MT19937State]]) -> list[int]:
+    """Run an older release's algorithm on the generator's state, moving it on."""
+    state = _torch.read(generator)
+    values, after = draw(state.mt)
+    _torch.write(generator, state.replace(after))
+    return values
