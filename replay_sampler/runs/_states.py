@@ -29,6 +29,7 @@ from ..core._formats import TORCH_LEGACY_STATE_SIZE
 from ..core._mt19937 import MT19937State, TorchCPUState
 from ..core._plan import Loader, Run, states_at
 from ..core._profiles import TorchProfile
+from ..samplers._timeline import preserved
 
 FILE_KIND = "replay_sampler.reconstruction"
 FILE_VERSION = 1
@@ -214,19 +215,31 @@ def check(run: Run, epoch: int, saved: dict[str, Any], limit: int = 10**7) -> li
 def measure_draws(fn: Callable[[], Any], generator: torch.Generator | None = None,
                   limit: int = 10**9) -> int:
     """Run ``fn()`` and return how many draws it took from ``generator``
-    (default: torch's global one), leaving the generator as it was before.
+    (default: torch's global one).
+
+    Afterwards everything is as it was before: torch's global generator, the
+    generator measured, and every ``ReplayableRandomSampler`` with its
+    generator's timeline -- so ``fn`` may run a real epoch over the live
+    loaders (``measure_draws(lambda: train_one_epoch(model_copy, loader))``)
+    and the run goes on as if it had not.  What ``fn`` changes elsewhere stays
+    changed: the model and optimizer it trains (use copies), and a DataLoader
+    with persistent workers, which keeps the workers it started (its next
+    epoch then draws no base seed: measure over a fresh loader).
 
     For a prologue step such as building a model on the CPU::
 
         Draws(measure_draws(lambda: MyModel()), "model init")
     """
     gen = _torch.check_cpu_generator(generator)
-    before = _torch.read(gen)
-    try:
+    limit = integer(limit, "limit", 0)
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    with preserved():
+        before = _torch.read(gen)
         fn()
         after = _torch.read(gen)
-    finally:
-        _torch.write(gen, before)
+    # the generator itself is restored by preserved() only if a timeline follows it
+    _torch.write(gen, before)
     return _distance.draws_between(before.mt, after.mt, limit)
 
 

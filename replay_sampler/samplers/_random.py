@@ -327,6 +327,7 @@ class ReplayableRandomSampler(RandomSampler):
         self._mark_offset: int | None = None  # draws from the epoch's mark to our first draw
         self._restore_at_resume: list[tuple[torch.Generator, TorchCPUState]] = []
         self._pending_jump = False  # a set_epoch that came while another epoch ran
+        self._global_at_checkpoint: TorchCPUState | None = None  # integrations.torchdata
 
     # -- pickling and copying ---------------------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:
@@ -345,6 +346,24 @@ class ReplayableRandomSampler(RandomSampler):
         self.__dict__.update(state)
         self._timeline = timeline(self.generator)
         self._timeline.join(self)
+
+    def _snapshot(self) -> dict[str, Any]:
+        """Everything a run may change, for ``samplers._timeline.preserved``."""
+        state = dict(self.__dict__)
+        run = self._run
+        if run is not None:
+            state["_run"] = replace(run, recent=deque(run.recent, maxlen=run.recent.maxlen))
+            state["_run_reached"] = run.position()
+        state["_restore_at_resume"] = list(self._restore_at_resume)
+        return state
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        reached = state.pop("_run_reached", None)
+        self.__dict__.clear()
+        self.__dict__.update(state)
+        if self._run is not None and reached is not None:
+            self._run.reached = reached
 
     # -- the surface beyond RandomSampler's --------------------------------------------------
     @property
@@ -702,8 +721,25 @@ class ReplayableRandomSampler(RandomSampler):
         iteration does; ``sampler.epoch`` tells the epoch a loop should
         continue with.
         """
-        saved = SavedState.from_dict(state_dict, self._plan(), first_epoch=self.first_epoch,
+        plan = self._plan()
+        saved = SavedState.from_dict(state_dict, plan, first_epoch=self.first_epoch,
                                      torch_version=self.profile.name)
+        # integrations.torchdata: the global generator when the *loop* checkpointed (torchdata
+        # asks the sampler for its state at prefetch); the loaded epoch continues from it
+        override, self._global_at_checkpoint = self._global_at_checkpoint, None
+        restore: list[tuple[torch.Generator, TorchCPUState]] = []
+        if override is not None and saved.phase is SavedPhase.ITERATING:
+            if self.generator is not None:
+                restore = [(torch.default_generator, override)]
+            elif not plan.shared:
+                saved = replace(saved, generator_state=override)
+            else:
+                warnings.warn(
+                    "the global generator's state at the checkpoint cannot be used by a sampler "
+                    f"iterating by {self.profile}'s rules (its permutations come from that "
+                    "generator): the loaded epoch continues from the state the sampler saved",
+                    RuntimeWarning, stacklevel=2,
+                )
         if saved.draws_per_epoch is not None and self._timeline.draws_per_epoch is None:
             self._timeline.draws_per_epoch = saved.draws_per_epoch
         gen = self._jump_generator()
@@ -732,20 +768,4 @@ class ReplayableRandomSampler(RandomSampler):
         if saved.epoch_start is not None:
             _torch.write(gen, saved.epoch_start)  # for the new iterator's base seed
         self._phase, self._epoch, self._loaded = Phase.LOADED, saved.epoch, saved
-
-    def _continue_global_from(self, state: TorchCPUState) -> bool:
-        """For ``integrations.torchdata``: the global generator's state at the
-        moment the *loader's* state was saved (the sampler's own is taken when
-        the loader asks for it, at prefetch with workers), restored when the
-        loaded epoch continues.  False where it cannot be used: the sampler's
-        chunks come from the global generator (torch <= 1.8 rules), whose
-        state at that moment already includes chunks drawn after its own."""
-        if self._phase is not Phase.LOADED or self._loaded is None:
-            return False
-        if self.generator is not None:
-            self._restore_at_resume = [(torch.default_generator, state)]
-            return True
-        if self._plan().shared:
-            return False
-        self._loaded = replace(self._loaded, generator_state=state)
-        return True
+        self._restore_at_resume = restore

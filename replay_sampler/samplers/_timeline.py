@@ -59,9 +59,11 @@ in ``measured_draws_per_epoch``.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import warnings
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -526,8 +528,33 @@ def timeline(generator: torch.Generator | None = None) -> Timeline:
 
 
 def live_timelines() -> list[Timeline]:
-    """Every timeline of the process (for measuring without side effects)."""
+    """Every timeline of the process."""
     return list(_TIMELINES.values())
 
 
-__all__ = ["How", "Reference", "Timeline", "live_timelines", "timeline"]
+@contextlib.contextmanager
+def preserved() -> Iterator[None]:
+    """Run the body, then put back every timeline, every replayable sampler
+    and every generator they follow (torch's global one included) as it was:
+    what ``measure_draws`` needs to run a live epoch without a trace."""
+    saved = []
+    for tl in live_timelines():
+        state = dict(tl.__dict__)
+        state["_active"] = weakref.WeakSet(tl._active)
+        state["measured"] = dict(tl.measured)
+        samplers = [(s, s._snapshot()) for s in tl._samplers]
+        saved.append((tl, state, _torch.read(tl.generator), samplers))
+    global_state = _torch.read(torch.default_generator)
+    try:
+        yield
+    finally:
+        _torch.write(torch.default_generator, global_state)
+        for tl, state, generator_state, samplers in saved:
+            tl.__dict__.clear()
+            tl.__dict__.update(state)
+            _torch.write(tl.generator, generator_state)
+            for sampler, snapshot in samplers:
+                sampler._restore(snapshot)
+
+
+__all__ = ["How", "Reference", "Timeline", "live_timelines", "preserved", "timeline"]

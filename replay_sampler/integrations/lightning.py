@@ -1,0 +1,106 @@
+"""Lightning: put the generators at the resumed epoch before Lightning creates its iterator.
+
+In the first epoch of every process Lightning creates the train iterator
+(``FitLoop.setup_data``: the DataLoader's base seed, and with workers the
+sampler's first draws) *before* it calls ``set_epoch``.  A fresh process
+resumed from a checkpoint therefore starts iterating before the sampler
+learns the epoch.  :class:`ReplayCallback` reads the epoch from the
+checkpoint and calls ``set_epoch`` at ``on_fit_start`` -- before
+``setup_data`` -- in a resumed and in an uninterrupted run alike, so both
+take their reference at the same point; and at the end of every epoch it
+marks the next one (after validation, at the same point of every epoch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+
+try:
+    from lightning.pytorch import Callback
+except ImportError:  # pragma: no cover - the older package name
+    try:
+        from pytorch_lightning import Callback  # type: ignore[no-redef]
+    except ImportError as exc:
+        raise ImportError(
+            "replay_sampler.integrations.lightning needs Lightning: pip install lightning"
+        ) from exc
+
+from .._torch import check_cpu_generator
+from ..core._checks import integer, stride
+from ..samplers._random import ReplayableRandomSampler
+from ..samplers._timeline import Timeline, timeline
+
+
+class ReplayCallback(Callback):  # type: ignore[misc]
+    """Resume a Lightning fit at the checkpoint's epoch, exactly.
+
+    ``ReplayCallback(sampler, ...)`` positions the samplers given (or, where
+    the sampler is made later, in ``train_dataloader()``, the timelines of
+    ``generators``: ``None`` is torch's global one) at the epoch Lightning is
+    about to run: 0 in a fresh fit, the checkpoint's next epoch (or its
+    unfinished one) in ``Trainer.fit(ckpt_path=...)``.  ``draws_per_epoch``
+    sets the count of the generators' timelines (needed when no sampler
+    exists yet to count its own draws).
+
+    Add it in the uninterrupted run too (it changes nothing there but the
+    reference point, which must be the same in both runs)::
+
+        trainer = Trainer(callbacks=[ReplayCallback(sampler)], ...)
+    """
+
+    def __init__(self, *samplers: ReplayableRandomSampler,
+                 generators: Iterable[torch.Generator | None] = (),
+                 draws_per_epoch: int | tuple[int, int] | None = None) -> None:
+        super().__init__()
+        for i, sampler in enumerate(samplers):
+            if not isinstance(sampler, ReplayableRandomSampler):
+                raise TypeError(
+                    f"samplers[{i}] must be a ReplayableRandomSampler, got {type(sampler).__name__}"
+                )
+        self._samplers = samplers
+        gens = [check_cpu_generator(g, "generators[]") for g in generators]
+        if not samplers and not gens:
+            gens = [torch.default_generator]
+        self._timelines: list[Timeline] = [timeline(g) for g in gens]
+        self._draws_per_epoch = None if draws_per_epoch is None else stride(draws_per_epoch)
+        self._resume_epoch: int | None = None
+        self._started = False
+
+    def _position(self, epoch: int) -> None:
+        for tl in self._timelines:
+            if self._draws_per_epoch is not None:
+                tl.draws_per_epoch = self._draws_per_epoch
+            tl.set_epoch(epoch)
+        for sampler in self._samplers:
+            if self._draws_per_epoch is not None:
+                sampler.draws_per_epoch = self._draws_per_epoch
+            sampler.set_epoch(epoch)
+
+    def on_load_checkpoint(self, trainer: Any, pl_module: Any, checkpoint: dict[str, Any]) -> None:
+        """The epoch ``Trainer.fit`` resumes at: ``set_epoch`` gets the fit loop's
+        count of processed epochs (the next epoch after an end-of-epoch
+        checkpoint, the unfinished one after a mid-epoch one)."""
+        try:
+            processed = checkpoint["loops"]["fit_loop"]["epoch_progress"]["current"]["processed"]
+        except (KeyError, TypeError):
+            raise ValueError(
+                "the checkpoint has no fit-loop progress (checkpoint['loops']['fit_loop']"
+                "['epoch_progress']): ReplayCallback resumes fits saved by Lightning 2.x"
+            ) from None
+        self._resume_epoch = integer(processed, "the checkpoint's processed epochs", 0)
+        if self._started:  # strategies that restore after on_fit_start
+            self._position(self._resume_epoch)
+
+    def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
+        self._started = True
+        self._position(self._resume_epoch if self._resume_epoch is not None else 0)
+
+    def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+        """The next epoch begins here, after validation, in every epoch alike."""
+        self._position(trainer.current_epoch + 1)
+
+
+__all__ = ["ReplayCallback"]
