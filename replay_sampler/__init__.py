@@ -49,6 +49,8 @@ _LAZY = {
     "ReplayableSplit": ".samplers._split",
     "SplitRecord": ".samplers._split",
     "draws_per_epoch": ".samplers._loaders",
+    "timeline": ".samplers._timeline",
+    "Timeline": ".samplers._timeline",
     "WorkerSeeds": ".samplers._workers",
     "worker_seeds": ".samplers._workers",
     "loader_base_seed": ".samplers._workers",
@@ -67,6 +69,7 @@ if TYPE_CHECKING:  # the real names and signatures for type checkers (py.typed)
     from .samplers._loaders import draws_per_epoch
     from .samplers._random import ReplayableRandomSampler
     from .samplers._split import ReplayableSplit, SplitRecord, replayable_random_split
+    from .samplers._timeline import Timeline, timeline
     from .samplers._workers import WorkerSeeds, epoch_base_seed, loader_base_seed, worker_seeds
 
 __all__ = [  # the names above and in _LAZY (a test keeps them in step)
@@ -83,6 +86,7 @@ __all__ = [  # the names above and in _LAZY (a test keeps them in step)
     "Split",
     "SplitRecord",
     "States",
+    "Timeline",
     "WorkerSeeds",
     "__version__",
     "advance",
@@ -95,6 +99,7 @@ __all__ = [  # the names above and in _LAZY (a test keeps them in step)
     "measure_draws",
     "reconstruct",
     "replayable_random_split",
+    "timeline",
     "worker_seeds",
 ]
 

@@ -244,7 +244,9 @@ class Timeline:
             self.reset()  # manual_seed with another seed: a new run
         if (by is not None and by not in self._active and self.reference is not None
                 and not self._continuous(now)):
-            self.reset()  # a sampler's first event, elsewhere in the stream: a new run
+            self.reset()  # a sampler's first event, elsewhere in the stream: a new run,
+            self._stride = by._draws_per_epoch_given  # whose settings are its sampler's
+            self._first_epoch = by.first_epoch
         if by is not None:
             if by.first_epoch != self._first_epoch:
                 if self.reference is not None and self._continuous(now):
