@@ -29,6 +29,11 @@ def _state():
     return torch.get_rng_state().clone()
 
 
+def _flat(loader):
+    """Every index a loader's epoch yields, in order."""
+    return [i for batch in loader for i in batch.tolist()]
+
+
 def _plain_epochs(n, seed, epochs, *, extra=0, batch_size=4, workers=0, second=None):
     """Plain torch: a shuffled loader (and maybe a second shuffled one), `extra` draws per batch."""
     torch.manual_seed(seed)
@@ -40,7 +45,7 @@ def _plain_epochs(n, seed, epochs, *, extra=0, batch_size=4, workers=0, second=N
         for batch in loader:
             order += batch.tolist()
             torch.rand(extra)
-        orders = [order] + ([sum((b.tolist() for b in other), [])] if other else [])
+        orders = [order] + ([_flat(other)] if other else [])
         out.append((orders, _state()))
     return out
 
@@ -152,7 +157,7 @@ def test_two_shuffled_loaders_on_the_global_generator_resume_with_one_jump(seed,
             for batch in loaders[0]:
                 order += batch.tolist()
                 torch.rand(2)
-            out.append(([order, sum((x.tolist() for x in loaders[1]), [])], _state()))
+            out.append(([order, _flat(loaders[1])], _state()))
         return out
 
     for (x, sx), (y, sy) in zip(plain[start:], ours(start)):
@@ -194,7 +199,7 @@ def test_set_epoch_once_then_plain_epochs_keeps_the_epoch_count():
     seen = []
     for epoch in range(sampler.epoch, 6):
         assert sampler.epoch == epoch
-        seen.append(([sum((b.tolist() for b in loader), [])], _state()))
+        seen.append(([_flat(loader)], _state()))
         assert sampler.epoch == epoch + 1 and sampler.state_dict()["epoch"] == epoch
     for (a, sa), (b, sb) in zip(plain[3:], seen):
         assert a == b and torch.equal(sa, sb)
@@ -258,7 +263,7 @@ def test_a_failing_set_epoch_changes_nothing():
             sampler.set_epoch(bad)
     assert timeline().reference is None and sampler.epoch == 0
     sampler.set_epoch(3)
-    assert [sum((b.tolist() for b in loader), [])] == plain[3][0]
+    assert [_flat(loader)] == plain[3][0]
     assert torch.equal(_state(), plain[3][1])
 
 
@@ -289,7 +294,7 @@ def test_a_new_run_in_the_same_process_starts_a_new_timeline():
     torch.manual_seed(1)  # a second run while the first run's sampler still lives
     new = ReplayableRandomSampler(Indices(10))
     new.set_epoch(0)
-    order = list(DataLoader(Indices(10), batch_size=10, sampler=new))[0].tolist()
+    order = _flat(DataLoader(Indices(10), batch_size=10, sampler=new))
     assert [order] == plain[0][0] and torch.equal(_state(), plain[0][1])
     assert old.epoch == 3  # the old sampler is left alone
 
