@@ -6,7 +6,7 @@ holding ``x_0 .. x_623``; block ``b`` is ``x_{624b} .. x_{624b+623}``, the key
 after ``b`` regenerations.  Stepping regenerates block by block through
 numpy's C implementation, driven through its state struct (:class:`_Engine`);
 jumping computes block ``b`` directly (:func:`jump_blocks`): see
-``docs/jump-ahead.md``, sections 4 and 5, for the derivation.
+``docs/jump-ahead.md`` §6 for the derivation (and §1-§5 for ``_gf2``).
 
 Only the top bit of ``x_0`` enters the recurrence, so the 624 full words
 ``x_{k+1} .. x_{k+624}`` (a "full window") obey
@@ -32,7 +32,8 @@ from . import _gf2
 N = 624
 
 #: Below this many blocks, regenerating block by block in C beats the jump.
-#: Measured by ``benchmarks/bench_advance.py`` (see the README's figures).
+#: Measured by ``benchmarks/bench_advance.py`` (see the README's figures):
+#: the first block count of its grid where the jump won (docs/jump-ahead.md §6).
 JUMP_MIN_BLOCKS = 512
 
 
@@ -183,23 +184,35 @@ def init_by_array(words: list[int]) -> np.ndarray:
 
 
 def _evaluate(coefficients: int, key: np.ndarray) -> np.ndarray:
-    """Full window ``sum_i c_i window_{i+1}`` of the stream whose block 0 is ``key``."""
+    """Full window ``sum_i c_i window_{i+1}`` of the stream whose block 0 is ``key``.
+
+    docs/jump-ahead.md §6: ``window_n = x_n .. x_{n+623}``; with ``c = x**k mod P``
+    this is ``window_{k+1}``, evaluated by Horner over 32 chunks of 624
+    coefficients (``window_{n+624}`` is one regeneration of ``window_n``).
+    """
     engine = _engine()
     block1 = engine.regenerate(key)
     block2 = engine.regenerate(block1)
-    # x_1 .. x_1255: windows 1..624 plus the 7 words the 8-bit table reaches past them.
+    # docs/jump-ahead.md §6: z = x_1 .. x_1255.  Table rows are 2N = 1248 words
+    # taken at offsets 0..7, hence 2N + 7 words; windows 1..624 need only
+    # x_1 .. x_1247 (columns < 8*77 + 624 = 1240), the rest just pads the rows.
     z = np.concatenate([key[1:], block1, block2[:8]])
     length = 2 * N
     table = np.empty((256, length), dtype=np.uint32)
+    # row v = XOR of z[t : t + length] over the set bits t of v (four Russians, 8 bits)
     table[0] = 0
     for b in range(8):
         np.bitwise_xor(table[: 1 << b], z[b : b + length], out=table[1 << b : 2 << b])
+    # docs/jump-ahead.md §6: uint64 column u is uint32 columns (2u, 2u + 1).  Every
+    # window read starts at a multiple of 8 words (an even word, so a whole
+    # uint64) and 624 is even, so a window is N // 2 = 312 whole uint64s.
     windows = np.lib.stride_tricks.sliding_window_view(table.view(np.uint64), N // 2, axis=1)
     chunks = -(-_gf2.DEGREE // N)  # 32 chunks of 624 coefficients
     per_chunk = N // 8  # 78 bytes
     coeff_bytes = np.frombuffer(
         coefficients.to_bytes(chunks * per_chunk, "little"), dtype=np.uint8
     ).reshape(chunks, per_chunk)
+    # byte q of a chunk holds c_{624g+8q .. 624g+8q+7}: its window starts at word 8q
     offsets = np.arange(per_chunk) * 4  # 8 words = 4 uint64
     partial = np.bitwise_xor.reduce(windows[coeff_bytes, offsets], axis=1).view(np.uint32)
     return engine.horner(partial)
@@ -211,6 +224,8 @@ def jump_blocks(key: np.ndarray, blocks: int) -> np.ndarray:
         return np.array(key, dtype=np.uint32)
     if blocks < JUMP_MIN_BLOCKS:
         return regenerate(key, blocks)
+    # docs/jump-ahead.md §6: block b is window_{624b}, i.e. c = x**(624b - 1): all 32
+    # bits of its first word are in the state at time 624b - 1, not at 624b.
     return _evaluate(_gf2.x_power_mod_p(N * blocks - 1), key)
 
 

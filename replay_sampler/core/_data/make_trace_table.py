@@ -6,7 +6,8 @@ Run from the repository root::
     python replay_sampler/core/_data/make_trace_table.py --check  # compare with the shipped one
 
 The script depends on numpy only and derives everything from first
-principles, so it can be audited without trusting the package:
+principles, so it can be audited without trusting the package (the
+derivation of each step: ``docs/jump-ahead.md`` §4; of P: §1):
 
 1. ``P``, MT19937's characteristic polynomial, from its closed form in
    Matsumoto & Nishimura (1998)::
@@ -24,8 +25,9 @@ principles, so it can be audited without trusting the package:
 
 Why kappa: in trace-window coordinates (``w_i = Tr(x**i * d)``) the map
 ``d -> (P_o * d)**2`` is a sparse correlation, and ``x**m * kappa`` is a fixed
-point of "square, then multiply by P_o**2" up to the exponent doubling.  See
-``replay_sampler/core/_gf2.py`` for the algorithm that consumes the table.
+point of "square, then multiply by P_o**2" up to the exponent doubling, and
+``kappa = 1 / P'`` turns the final window back into ``x**m`` (``docs/jump-ahead.md``
+§3-§5).  See ``replay_sampler/core/_gf2.py`` for the algorithm that consumes the table.
 """
 
 from __future__ import annotations
@@ -90,7 +92,11 @@ def charpoly() -> int:
 
 
 def extend(bits: np.ndarray, total: int, lags: np.ndarray) -> np.ndarray:
-    """Extend a sequence that satisfies P's recurrence to ``total`` terms."""
+    """Extend a sequence that satisfies P's recurrence to ``total`` terms.
+
+    ``out[i] = XOR_{j in lags} out[i - j]``, in blocks of ``min(lags)`` terms,
+    none of which depends on another term of its block.
+    """
     out = np.zeros(total, dtype=np.uint8)
     out[: len(bits)] = bits
     gap = int(lags.min())
@@ -106,6 +112,12 @@ def extend(bits: np.ndarray, total: int, lags: np.ndarray) -> np.ndarray:
 
 
 def trace_of_one(length: int, taps: list[int], lags: np.ndarray) -> np.ndarray:
+    """``r_i = Tr(x**i)`` for ``i < length`` (docs/jump-ahead.md §4, step 2).
+
+    Newton's identities over F2 for ``1 <= i <= D``: ``r_i = XOR_{j in lags, j < i}
+    r_{i-j}``, plus ``i * c_i`` with ``c_i = 1`` iff ``D - i`` is a tap;
+    ``r_0 = D mod 2``.  Beyond D they are P's recurrence (:func:`extend`).
+    """
     pset = set(taps)
     r = np.zeros(D + 1, dtype=np.uint8)
     r[0] = D & 1
@@ -125,9 +137,11 @@ def build() -> np.ndarray:
     taps = [k for k in range(D + 1) if p >> k & 1]
     lags = np.array([D - k for k in taps if k < D])
     r = trace_of_one(2 * D + 8, taps, lags)
+    # P = P_e**2 + x * P_o**2; kappa = P_o**-2 (docs/jump-ahead.md §3, §4)
     p_odd = sum(1 << ((k - 1) // 2) for k in taps if k & 1)
     inv = pinv(p_odd, p)
     kappa = pmod(pmul(inv, inv), p)
+    # s_i = Tr(x**i * kappa) = XOR over the exponents l of kappa of r_{i+l}, i < D
     r_int = int.from_bytes(np.packbits(r, bitorder="little").tobytes(), "little")
     s = 0
     k = kappa
@@ -140,6 +154,7 @@ def build() -> np.ndarray:
         np.frombuffer(s.to_bytes((D + 7) // 8, "little"), dtype=np.uint8),
         bitorder="little",
     )[:D]
+    # the trace sequence of kappa obeys P's recurrence too: extend to D + 2**TABLE_BITS
     table = extend(head, D + (1 << TABLE_BITS), lags)
     return np.packbits(table, bitorder="little")
 
