@@ -137,7 +137,7 @@ def _plan() -> _Plan:
 def _table() -> np.ndarray:
     ref = importlib.resources.files("replay_sampler.core") / "_data" / "mt19937_trace.npy"
     with ref.open("rb") as fh:
-        table = np.load(fh, allow_pickle=False)
+        table: np.ndarray = np.load(fh, allow_pickle=False)
     expected = (DEGREE + (1 << TABLE_BITS) + 7) // 8
     if table.dtype != np.uint8 or table.shape != (expected,):
         raise RuntimeError(
