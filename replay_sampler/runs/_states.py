@@ -49,9 +49,10 @@ LIMITS = (
     "CUDA generators come back only from measured offsets (cuda_prologue_offsets, "
     "cuda_epoch_offsets, measure_cuda_offsets): exact while every epoch launches the same "
     "random kernels with the same shapes and dtypes on the same GPU model and torch/CUDA "
-    "build. Data-dependent shapes, autocast or cudnn.benchmark choosing other kernels, "
-    "CUDA graphs captured in the loop, and cuDNN RNN dropout (a state of its own) break "
-    "that; check a saved cuda_rng_state_all with check() or --check.",
+    "build as the measurement. Data-dependent shapes, other kernels chosen at run time "
+    "(autocast, fused or compiled kernels), CUDA graphs captured in the loop, and cuDNN "
+    "RNN dropout (a state of its own inside cuDNN) break that; check a saved "
+    "cuda_rng_state_all with check() or --check.",
     "Draws whose count depends on the data or on timing (variable-length batches feeding "
     "CPU dropout, early exits, retries) break the fixed per-epoch count; measure an epoch "
     "with draws_between and check a saved state if one exists.",
