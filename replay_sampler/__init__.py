@@ -13,7 +13,7 @@ an uninterrupted run had.
   checkpoint that did save some state; :func:`measure_draws` counts what a
   piece of code draws; :func:`describe_loader` describes a live DataLoader.
   With measured Philox offsets (:func:`measure_cuda_offsets`) it gives every
-  CUDA device's generator state too (:class:`TorchCUDAState`).
+  CUDA device's generator state too (``core.TorchCUDAState``).
 * :class:`ReplayableDistributedSampler` -- ``DistributedSampler`` with jumps,
   mid-epoch and elastic (changed world size) resume; :func:`worker_seeds`,
   :func:`loader_base_seed`, :func:`epoch_base_seed` -- the seeds DataLoader
@@ -39,7 +39,6 @@ from .core import (
     NotReachedError,
     Run,
     Split,
-    TorchCUDAState,
 )
 
 #: Torch-facing names, imported on first use (module relative to this package).
@@ -94,7 +93,6 @@ __all__ = [  # the names above and in _LAZY (a test keeps them in step)
     "Split",
     "SplitRecord",
     "States",
-    "TorchCUDAState",
     "WorkerSeeds",
     "__version__",
     "advance",

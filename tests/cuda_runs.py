@@ -41,12 +41,12 @@ from replay_sampler import (
     Draws,
     Run,
     States,
-    TorchCUDAState,
     describe_loader,
     measure_cuda_offsets,
     measure_draws,
     reconstruct,
 )
+from replay_sampler.core import TorchCUDAState
 from tests.sampler_runs import seed_everything
 
 SIZE, BATCH, DROPOUT, LR = 96, 16, 0.25, 0.05

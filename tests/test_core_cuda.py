@@ -135,7 +135,8 @@ def test_advance_adds_units_and_keeps_the_seed():
 # -- a described run's CUDA states -------------------------------------------------------
 @given(
     seed=seeds,
-    devices=st.lists(st.tuples(offsets, st.integers(0, 10**6).map(lambda n: 4 * n)), min_size=1, max_size=4),
+    devices=st.lists(st.tuples(st.integers(0, 2**40).map(lambda n: 4 * n),
+                               st.integers(0, 10**6).map(lambda n: 4 * n)), min_size=1, max_size=4),
     first=st.integers(0, 3),
     epochs=st.integers(0, 10**6),
 )
@@ -146,6 +147,13 @@ def test_each_device_is_at_prologue_plus_epochs_times_per_epoch(seed, devices, f
               cuda_prologue_offsets=prologue, cuda_epoch_offsets=per_epoch)
     got = [state.raw for state in cuda_states_at(run, first + epochs)]
     assert got == [packed(seed, p + epochs * q) for p, q in devices]
+
+
+def test_an_epoch_past_the_int64_offset_is_refused():
+    """An epoch whose offset would pass torch's int64 is refused, not wrapped."""
+    run = Run(seed=1, cuda_epoch_offsets=(2**40,))
+    with pytest.raises(ValueError, match=r"passes 2\*\*63"):
+        cuda_states_at(run, 2**23)
 
 
 def test_one_kind_of_offset_alone_means_zero_for_the_other():

@@ -11,7 +11,8 @@ import struct
 import pytest
 import torch
 
-from replay_sampler import Run, States, TorchCUDAState, check, measure_cuda_offsets, reconstruct
+from replay_sampler import Run, States, check, measure_cuda_offsets, reconstruct
+from replay_sampler.core import TorchCUDAState
 from tests.fresh import fresh_run
 
 pytestmark = [

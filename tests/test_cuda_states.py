@@ -20,12 +20,12 @@ from replay_sampler import (
     Loader,
     Run,
     States,
-    TorchCUDAState,
     check,
     measure_cuda_offsets,
     reconstruct,
 )
 from replay_sampler import _torch as adapter
+from replay_sampler.core import TorchCUDAState
 from tests.sampler_runs import seed_everything
 from tests.test_cli import cli
 
