@@ -35,7 +35,7 @@ prologue and one epoch advanced each device's generator, comma-separated in
 device order, as replay_sampler.measure_cuda_offsets measured them on the
 run's GPU model:
 
-  --cuda-prologue-offsets 0 --cuda-epoch-offsets 98304
+  --cuda-prologue-offsets P0,P1 --cuda-epoch-offsets N0,N1
 """
 
 
