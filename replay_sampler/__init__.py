@@ -12,6 +12,8 @@ an uninterrupted run had.
   torch release that made it; :func:`check` holds a description against a
   checkpoint that did save some state; :func:`measure_draws` counts what a
   piece of code draws; :func:`describe_loader` describes a live DataLoader.
+  With measured Philox offsets (:func:`measure_cuda_offsets`) it gives every
+  CUDA device's generator state too (``core.TorchCUDAState``).
 * :class:`ReplayableDistributedSampler` -- ``DistributedSampler`` with jumps,
   mid-epoch and elastic (changed world size) resume; :func:`worker_seeds`,
   :func:`loader_base_seed`, :func:`epoch_base_seed` -- the seeds DataLoader
@@ -59,12 +61,20 @@ _LAZY = {
     "reconstruct": ".runs._states",
     "check": ".runs._states",
     "measure_draws": ".runs._states",
+    "measure_cuda_offsets": ".runs._states",
     "describe_loader": ".runs._states",
 }
 
 if TYPE_CHECKING:  # the real names and signatures for type checkers (py.typed)
     from ._torch import advance, draws_between
-    from .runs._states import States, check, describe_loader, measure_draws, reconstruct
+    from .runs._states import (
+        States,
+        check,
+        describe_loader,
+        measure_cuda_offsets,
+        measure_draws,
+        reconstruct,
+    )
     from .samplers._distributed import ReplayableDistributedSampler
     from .samplers._loaders import draws_per_epoch
     from .samplers._random import ReplayableRandomSampler
@@ -96,6 +106,7 @@ __all__ = [  # the names above and in _LAZY (a test keeps them in step)
     "draws_per_epoch",
     "epoch_base_seed",
     "loader_base_seed",
+    "measure_cuda_offsets",
     "measure_draws",
     "reconstruct",
     "replayable_random_split",

@@ -1,8 +1,9 @@
 """The torch adapter: the one place that converts between torch objects and core states.
 
 torch generators and uint8 state tensors go in, :class:`~replay_sampler.core.TorchCPUState`
-and :class:`~replay_sampler.core.MT19937State` come out, and back.  Every
-other module above the core calls these instead of ``get_state()`` /
+and :class:`~replay_sampler.core.MT19937State` come out, and back; likewise
+each CUDA device's default generator and :class:`~replay_sampler.core.TorchCUDAState`.
+Every other module above the core calls these instead of ``get_state()`` /
 ``set_state()`` / ``torch.frombuffer`` itself.
 """
 
@@ -16,6 +17,7 @@ import torch
 
 from .core import _distance
 from .core._checks import count as _check_draws
+from .core._cuda import TorchCUDAState
 from .core._mt19937 import MT19937State, TorchCPUState
 
 
@@ -133,3 +135,65 @@ def draws_between(a: Any, b: Any, limit: int) -> int:
     draws after ``a``.  Costs about 5 ns per draw searched.
     """
     return _distance.draws_between(as_state(a, "a"), as_state(b, "b"), limit)
+
+
+# -- CUDA generators <-> states ----------------------------------------------------------
+# NOTE [ CUDA generators are seeded at initialisation ]
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+# torch.manual_seed(s) before CUDA is initialised only queues
+# torch.cuda.manual_seed_all(s) (torch/cuda/__init__.py, _lazy_call with
+# seed_all=True); so does torch.cuda.set_rng_state(...), into another queue.
+# At initialisation (_lazy_init) the queued seeding runs *after* the other
+# queued calls, so a state set through torch.cuda.set_rng_state_all before
+# initialisation is overwritten by (s, 0).  Every function here therefore
+# initialises CUDA first (torch.cuda.init(), which runs the queued seeding)
+# and then reads or sets torch.cuda.default_generators[i] directly.
+def cuda_device_count() -> int:
+    """Devices ``torch.cuda.get_rng_state_all()`` covers; 0 without CUDA."""
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def _cuda_generators() -> tuple[torch.Generator, ...]:
+    torch.cuda.init()  # see NOTE [ CUDA generators are seeded at initialisation ]
+    return tuple(torch.cuda.default_generators)
+
+
+def read_cuda_all() -> tuple[TorchCUDAState, ...]:
+    """Every CUDA device's default generator state, in device order."""
+    return tuple(
+        TorchCUDAState.parse(gen.get_state().numpy(), f"cuda:{i} state")
+        for i, gen in enumerate(_cuda_generators())
+    )
+
+
+def write_cuda_all(states: tuple[TorchCUDAState, ...]) -> None:
+    """Set every CUDA device's default generator; ``states`` must hold one per
+    device (checked before anything is set)."""
+    generators = _cuda_generators()
+    if len(states) != len(generators):
+        raise RuntimeError(
+            f"{len(states)} CUDA states given for {len(generators)} CUDA devices; nothing was set"
+        )
+    tensors = [cuda_tensor(state) for state in states]
+    for gen, value in zip(generators, tensors):
+        gen.set_state(value)
+
+
+def cuda_tensor(state: TorchCUDAState, legacy: bool = False) -> torch.Tensor:
+    """A CUDA state as the uint8 tensor ``torch.cuda.get_rng_state()`` returns
+    (``legacy``: torch 1.2-2.0's 816-byte layout)."""
+    raw = state.legacy_raw if legacy else state.raw
+    return torch.frombuffer(bytearray(raw), dtype=torch.uint8)
+
+
+def parse_cuda(value: Any, name: str, layout: str = "current") -> TorchCUDAState:
+    """A saved CUDA state -- a uint8 tensor on any device, bytes, a uint8 array
+    -- validated; ``layout``: ``"current"`` (16 bytes), ``"legacy"`` (816) or
+    ``"any"``.  The error names ``name``."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().contiguous().numpy()
+    if layout == "legacy":
+        return TorchCUDAState.parse_legacy(value, name)
+    if layout == "any":
+        return TorchCUDAState.parse_saved(value, name)
+    return TorchCUDAState.parse(value, name)

@@ -27,7 +27,7 @@ THIRD_PARTY = {
     "_torch": {"numpy", "torch"},
     "samplers": {"numpy", "torch"},
     "runs": {"numpy", "torch"},
-    "integrations": {"numpy", "torch", "lightning", "pytorch_lightning", "torchdata", "accelerate"},
+    "integrations": {"numpy", "torch", "lightning", "torchdata", "accelerate"},
     "cli": {"numpy", "torch"},
     "__main__": set(),
 }

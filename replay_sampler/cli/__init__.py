@@ -12,7 +12,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from ..core import Draws, Loader, Run, Split, TorchProfile
+from ..core import CUDA_OFFSET_STEP, Draws, Loader, Run, Split, TorchProfile
+from ..core._checks import multiple
 
 DESCRIPTION_HELP = """\
 A run is described by its seed, its prologue and what each epoch draws:
@@ -28,6 +29,13 @@ dataset into [p, 1 - p], a shuffled train loader and a plain test loader):
 Loader options, comma-separated after SIZE: shuffle, replacement, samples=K,
 persistent (persistent workers), own-sampler-generator (RandomSampler got its
 own generator), own-loader-generator (DataLoader(generator=...)).
+
+GPU randomness (dropout, augmentation on CUDA): the Philox offset units the
+prologue and one epoch advanced each device's generator, comma-separated in
+device order, as replay_sampler.measure_cuda_offsets measured them on the
+run's GPU model:
+
+  --cuda-prologue-offsets P0,P1 --cuda-epoch-offsets N0,N1
 """
 
 
@@ -98,6 +106,17 @@ def _loader(text: str):
         raise CLIError(f"--loader {text}: {exc}") from None
 
 
+def _offsets(text: str | None, what: str) -> tuple[int, ...]:
+    """Per-device offsets: comma-separated non-negative integers (None: none)."""
+    if text is None:
+        return ()
+    values = [_int(part, f"{what} value") for part in text.split(",")]
+    try:
+        return tuple(multiple(v, f"{what} value {i}", CUDA_OFFSET_STEP) for i, v in enumerate(values))
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+
+
 def _run_from_args(args: argparse.Namespace):
 
     prologue: list[Any] = []
@@ -131,6 +150,8 @@ def _run_from_args(args: argparse.Namespace):
             epoch_draws=args.epoch_draws, numpy_epoch_draws=args.numpy_epoch_draws,
             random_epoch_draws=args.random_epoch_draws, torch_version=args.torch_version,
             first_epoch=args.first_epoch,
+            cuda_prologue_offsets=_offsets(args.cuda_prologue_offsets, "--cuda-prologue-offsets"),
+            cuda_epoch_offsets=_offsets(args.cuda_epoch_offsets, "--cuda-epoch-offsets"),
         )
         run.check_epoch(args.epoch)
     except (ValueError, TypeError) as exc:
@@ -169,6 +190,9 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
         print(f"\nwrote the states at the start of epoch {args.epoch} to {args.output} "
               "(keys torch_rng_state, numpy_rng_state, python_rng_state; torch.load(..., "
               "weights_only=True) reads it; replay_sampler.States.load(path).apply() restores)")
+        if states.cuda is not None:
+            print(f"  and cuda_rng_state_all: {len(states.cuda)} CUDA device states "
+                  "(torch.cuda.set_rng_state_all takes them; apply() needs as many devices)")
     print("\nnot reconstructed:")
     for limit in LIMITS:
         print(f"  - {limit}")
@@ -236,6 +260,12 @@ def _description_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--random-epoch-draws", type=int, default=0, metavar="N")
     parser.add_argument("--torch-version", help="torch release that made the run (default: installed)")
     parser.add_argument("--first-epoch", type=int, default=0, help="number of the loop's first epoch")
+    parser.add_argument("--cuda-prologue-offsets", metavar="N[,N...]",
+                        help="Philox offset units the prologue advanced each CUDA device by "
+                        "(device order; measure_cuda_offsets)")
+    parser.add_argument("--cuda-epoch-offsets", metavar="N[,N...]",
+                        help="Philox offset units one epoch advanced each CUDA device by "
+                        "(GPU dropout, augmentation; measure_cuda_offsets)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,13 +11,16 @@ bottom up (each imports only those above it):
 ``_engine``     keys: tempering, seeding, stepping in C, jump evaluation
 ``_formats``    torch / numpy / ``random`` state layouts as ``(key, pos)``
 ``_mt19937``    the value types :class:`MT19937State` and :class:`TorchCPUState`
+``_cuda``       the CUDA (Philox) state value type :class:`TorchCUDAState`
 ``_distance``   :func:`draws_between`
 ``_profiles``   :class:`TorchProfile`, every per-release rule
 ``_draws``      draws per torch operation
 ``_emulate``    older releases' kernels where today's compute differently
-``_plan``       the torch-free description of a run (:class:`Run`) and its states
+``_plan``       the torch-free description of a run (:class:`Run`) and its states,
+               CUDA devices' included
 """
 
+from ._cuda import CUDA_OFFSET_STEP, TorchCUDAState
 from ._distance import draws_between
 from ._draws import (
     RANDOM64_DRAWS,
@@ -30,12 +33,14 @@ from ._draws import (
     randperm_draws,
 )
 from ._errors import CorruptStateError, ForeignStateError, NotReachedError
-from ._formats import TORCH_STATE_SIZE
+from ._formats import CUDA_STATE_SIZE, TORCH_STATE_SIZE
 from ._mt19937 import MT19937State, TorchCPUState, temper, untemper
-from ._plan import Draws, Loader, Run, Split, split_lengths, states_at
+from ._plan import Draws, Loader, Run, Split, cuda_states_at, split_lengths, states_at
 from ._profiles import RANDPERM_LARGE_N, SamplerGlobalDraws, TorchProfile
 
 __all__ = [
+    "CUDA_OFFSET_STEP",
+    "CUDA_STATE_SIZE",
     "RANDOM64_DRAWS",
     "RANDPERM_LARGE_N",
     "SEED_DRAWS",
@@ -50,7 +55,9 @@ __all__ = [
     "SamplerGlobalDraws",
     "Split",
     "TorchCPUState",
+    "TorchCUDAState",
     "TorchProfile",
+    "cuda_states_at",
     "draws_between",
     "int64_random_draws",
     "rand_draws",

@@ -7,7 +7,9 @@ argument, the value and what was expected.  One wording per rule:
 * an integer: "NAME must be an integer, got VALUE (type T)";
 * a non-negative integer: "NAME must be a non-negative integer, got ...";
 * an integer with another lower bound: "NAME must be an integer >= K, got V";
-* a bool: "NAME must be a bool, got VALUE (type T)".
+* a bool: "NAME must be a bool, got VALUE (type T)";
+* a non-negative multiple: "NAME must be a non-negative multiple of K, got V";
+* one count per item: "NAME must be a list or tuple of ..., got VALUE (type T)".
 
 ``bool`` is never taken for an integer, although Python says it is one.
 """
@@ -48,6 +50,23 @@ def integer(value: Any, name: str, minimum: int | None = None) -> int:
 def count(value: Any, name: str = "draws") -> int:
     """A number of draws (or another count): a non-negative integer."""
     return integer(value, name, 0)
+
+
+def multiple(value: Any, name: str, step: int) -> int:
+    """A non-negative integer divisible by ``step`` (a CUDA Philox offset: 4)."""
+    v = integer(value, name, 0)
+    if v % step:
+        raise ValueError(f"{name} must be a non-negative multiple of {step}, got {v}")
+    return v
+
+
+def counts(value: Any, name: str, step: int = 1) -> tuple[int, ...]:
+    """One count per item (per CUDA device, say): a list or tuple of
+    non-negative integers, each a multiple of ``step``; returned as a tuple."""
+    what = "non-negative integers" if step == 1 else f"non-negative multiples of {step}"
+    if not isinstance(value, (tuple, list)):
+        raise _type_error(name, f"a list or tuple of {what}", value)
+    return tuple(multiple(v, f"{name}[{i}]", step) for i, v in enumerate(value))
 
 
 def boolean(value: Any, name: str) -> bool:

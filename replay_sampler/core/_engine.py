@@ -43,7 +43,8 @@ def temper(y: np.ndarray) -> np.ndarray:
     y = y ^ (y >> np.uint32(11))
     y = y ^ ((y << np.uint32(7)) & np.uint32(0x9D2C5680))
     y = y ^ ((y << np.uint32(15)) & np.uint32(0xEFC60000))
-    return y ^ (y >> np.uint32(18))
+    out: np.ndarray = y ^ (y >> np.uint32(18))
+    return out
 
 
 def untemper(y: np.ndarray) -> np.ndarray:
@@ -58,7 +59,8 @@ def untemper(y: np.ndarray) -> np.ndarray:
     t = y.copy()
     for _ in range(2):
         t = y ^ (t >> np.uint32(11))
-    return t
+    out: np.ndarray = t
+    return out
 
 
 class _Engine:
@@ -112,14 +114,16 @@ class _Engine:
             acc = partial[-1].copy()
             for g in range(len(partial) - 2, -1, -1):
                 acc = self.regenerate(acc) ^ partial[g]
-            return acc
+            out: np.ndarray = acc
+            return out
         view = self.view
         view[:N] = partial[-1]
         for g in range(len(partial) - 2, -1, -1):
             view[N] = N
             self.bitgen.random_raw(N, output=False)
             view[:N] ^= partial[g]
-        return view[:N].copy()
+        words: np.ndarray = view[:N].copy()
+        return words
 
     def raw(self, key: np.ndarray, pos: int, count: int) -> tuple[np.ndarray, np.ndarray, int]:
         self.load(key, pos)

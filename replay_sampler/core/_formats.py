@@ -14,10 +14,15 @@
 * numpy's ``MT19937().state`` dict and ``np.random.get_state()`` tuple
   (or its ``legacy=False`` dict).
 * Python's ``random.getstate()``: ``(3, (key..., pos), gauss_next)``.
+* a CUDA device's generator, ``torch.cuda.get_rng_state(i)``: 16 bytes,
+  ``uint64 seed; int64 offset`` (``CUDAGeneratorImpl::get_state``, a memcpy
+  of both on the little-endian hosts CUDA runs on).  torch 1.2 to 2.0 put 800
+  bytes of ``0xFF`` in front, where MTGP32 states had been (816 bytes, removed
+  by pytorch#98787 for 2.1; today's ``set_state`` refuses them).
 
 Functions here validate the layout and return or take a key (any integer
-array, validated by ``MT19937State``) and a position; they know nothing of
-the state type built on them.
+array, validated by ``MT19937State``) and a position, or a CUDA state's
+``(seed, offset)``; they know nothing of the state types built on them.
 """
 
 from __future__ import annotations
@@ -35,6 +40,11 @@ TORCH_STATE_SIZE = 5056
 TORCH_LEGACY_STATE_SIZE = 5048
 #: A CUDA (Philox) generator's state: uint64 seed, int64 offset.
 CUDA_STATE_SIZE = 16
+#: torch 1.2 - 2.0's CUDA state: 800 bytes of 0xFF, then seed and offset.
+CUDA_LEGACY_STATE_SIZE = 816
+_CUDA_LEGACY_PAD = CUDA_LEGACY_STATE_SIZE - CUDA_STATE_SIZE
+#: torch rounds every Philox offset increment up to a multiple of this (1.8+).
+CUDA_OFFSET_STEP = 4
 _STATE_OFFSET = 24
 _HEADER = np.dtype(
     [("seed", "<u8"), ("left", "<i4"), ("seeded", "<i4"), ("next", "<u8"), ("state", "<u8", (N,))]
@@ -78,6 +88,11 @@ def check_torch(data: bytes, name: str) -> bytes:
         raise ForeignStateError(
             f"{name} is 16 bytes, the size of a CUDA (Philox: seed, offset) generator "
             f"state; only the {TORCH_STATE_SIZE}-byte CPU MT19937 state can be replayed"
+        )
+    if size == CUDA_LEGACY_STATE_SIZE:
+        raise ForeignStateError(
+            f"{name} is {size} bytes, the size of a torch 1.2-2.0 CUDA (Philox) generator "
+            f"state; expected the {TORCH_STATE_SIZE}-byte CPU MT19937 state"
         )
     if size != TORCH_STATE_SIZE:
         raise ForeignStateError(
@@ -157,6 +172,72 @@ def torch_fresh(seed: int) -> bytes:
     head["left"] = 1
     head["state"] = init_genrand(operator.index(seed) & 0xFFFFFFFF).astype(np.uint64)
     return head.tobytes() + bytes(TORCH_STATE_SIZE - _HEADER.itemsize)
+
+
+# -- CUDA -----------------------------------------------------------------------------
+def check_cuda(data: bytes, name: str) -> tuple[int, int]:
+    """``(seed, offset)`` of a valid 16-byte CUDA state; else a
+    :class:`ForeignStateError` (another size: another format) or a
+    :class:`CorruptStateError` (an offset torch never writes)."""
+    size = len(data)
+    if size in (TORCH_STATE_SIZE, TORCH_LEGACY_STATE_SIZE):
+        raise ForeignStateError(
+            f"{name} is {size} bytes, the size of a torch CPU (MT19937) generator state; "
+            f"expected the {CUDA_STATE_SIZE}-byte CUDA (Philox) state of "
+            "torch.cuda.get_rng_state()"
+        )
+    if size == CUDA_LEGACY_STATE_SIZE:
+        raise ForeignStateError(
+            f"{name} is an {size}-byte CUDA state, the layout of torch 1.2-2.0 (800 bytes "
+            "of padding, then seed and offset), which torch >= 2.1 refuses to set; read it "
+            "with TorchCUDAState.parse_legacy"
+        )
+    if size == CUDA_STATE_SIZE - 8:
+        raise ForeignStateError(
+            f"{name} is 8 bytes, a CUDA seed without its offset (set_state takes it as "
+            f"offset 0, get_state never writes it); expected the {CUDA_STATE_SIZE}-byte "
+            "CUDA state of torch.cuda.get_rng_state()"
+        )
+    if size != CUDA_STATE_SIZE:
+        raise ForeignStateError(
+            f"{name} must be a {CUDA_STATE_SIZE}-byte CUDA generator state "
+            f"(torch.cuda.get_rng_state()), got {size} bytes"
+        )
+    seed = int.from_bytes(data[:8], "little")
+    offset = int.from_bytes(data[8:], "little", signed=True)
+    if offset < 0 or offset % CUDA_OFFSET_STEP:
+        raise CorruptStateError(
+            f"{name}: field 'offset' must be a non-negative multiple of {CUDA_OFFSET_STEP}, "
+            f"got {offset}"
+        )
+    return seed, offset
+
+
+def check_cuda_legacy(data: bytes, name: str) -> tuple[int, int]:
+    """``(seed, offset)`` of a valid torch 1.2-2.0 816-byte CUDA state."""
+    if len(data) != CUDA_LEGACY_STATE_SIZE:
+        raise ForeignStateError(
+            f"{name} must be an {CUDA_LEGACY_STATE_SIZE}-byte torch 1.2-2.0 CUDA state, "
+            f"got {len(data)} bytes"
+        )
+    pad = data[:_CUDA_LEGACY_PAD]
+    if pad != b"\xff" * _CUDA_LEGACY_PAD:
+        bad = next(i for i, b in enumerate(pad) if b != 0xFF)
+        raise CorruptStateError(
+            f"{name}: byte {bad} is {pad[bad]}; the first {_CUDA_LEGACY_PAD} bytes of a "
+            "torch 1.2-2.0 CUDA state are 0xFF padding"
+        )
+    return check_cuda(data[_CUDA_LEGACY_PAD:], name)
+
+
+def cuda_bytes(seed: int, offset: int) -> bytes:
+    """The 16 bytes ``get_state`` writes for ``(seed, offset)``."""
+    return seed.to_bytes(8, "little") + offset.to_bytes(8, "little", signed=True)
+
+
+def cuda_legacy_bytes(seed: int, offset: int) -> bytes:
+    """The 816 bytes torch 1.2-2.0's ``get_state`` wrote for ``(seed, offset)``."""
+    return b"\xff" * _CUDA_LEGACY_PAD + cuda_bytes(seed, offset)
 
 
 # -- numpy --------------------------------------------------------------------------

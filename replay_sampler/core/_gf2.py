@@ -160,7 +160,7 @@ def _plan() -> _Plan:
 def _table() -> np.ndarray:
     ref = importlib.resources.files("replay_sampler.core") / "_data" / "mt19937_trace.npy"
     with ref.open("rb") as fh:
-        table = np.load(fh, allow_pickle=False)
+        table: np.ndarray = np.load(fh, allow_pickle=False)
     # docs/jump-ahead.md §4: s_i = Tr(x**i * kappa), i < DEGREE + 2**TABLE_BITS, packed LE.
     expected = (DEGREE + (1 << TABLE_BITS) + 7) // 8
     if table.dtype != np.uint8 or table.shape != (expected,):

@@ -5,8 +5,9 @@ prologue before the loop (:class:`Split`, :class:`Draws`), and what each
 epoch draws (its :class:`Loader` s, plus any other draws of the loop), under
 the rules of the torch release that made it (:class:`TorchProfile`).
 :func:`states_at` turns that into the generators' states at the start of an
-epoch -- one jump per generator.  ``replay_sampler.reconstruct`` wraps it
-with torch I/O.
+epoch -- one jump per generator -- and :func:`cuda_states_at` into every
+CUDA device's state, from the offsets the run's random kernels advanced
+(measured).  ``replay_sampler.reconstruct`` wraps both with torch I/O.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._checks import draws_to_epoch, integer, is_integer, one_of
+from ._checks import counts, draws_to_epoch, integer, is_integer, one_of
+from ._cuda import CUDA_OFFSET_STEP, TorchCUDAState
 from ._draws import SEED_DRAWS, random_sampler_draws, randperm_draws
 from ._mt19937 import MT19937State, TorchCPUState
 from ._profiles import SamplerGlobalDraws, TorchProfile
@@ -229,6 +231,14 @@ class Run:
         torch_version: the torch release that made the run; default the
             installed one.
         first_epoch: the number the loop gave its first epoch.
+        cuda_prologue_offsets, cuda_epoch_offsets: one value per CUDA
+            device, in ``torch.cuda.get_rng_state_all()`` order: how far the
+            prologue and one epoch advanced that device's Philox offset
+            (measure them with ``replay_sampler.measure_cuda_offsets`` on the
+            hardware that made the run).  Both empty (the default): the run is
+            described without CUDA.  Given one alone, the other is 0 for every
+            device.  The CUDA generators are seeded by ``torch.manual_seed``,
+            so they need ``"torch"`` in ``seeded``.
     """
 
     seed: int
@@ -240,6 +250,8 @@ class Run:
     random_epoch_draws: int = 0
     torch_version: str | None = None
     first_epoch: int = 0
+    cuda_prologue_offsets: tuple[int, ...] = ()
+    cuda_epoch_offsets: tuple[int, ...] = ()
     profile: TorchProfile = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -274,6 +286,46 @@ class Run:
                     f"random_split takes fractions from torch 1.13 on, not {self.profile}; "
                     "give the integer lengths the run passed"
                 )
+        self._check_cuda()
+
+    def _check_cuda(self) -> None:
+        """Validate and complete the per-device CUDA offsets."""
+        prologue = counts(self.cuda_prologue_offsets, "cuda_prologue_offsets", CUDA_OFFSET_STEP)
+        epoch = counts(self.cuda_epoch_offsets, "cuda_epoch_offsets", CUDA_OFFSET_STEP)
+        if prologue and epoch and len(prologue) != len(epoch):
+            raise ValueError(
+                "cuda_prologue_offsets and cuda_epoch_offsets give one value per CUDA device; "
+                f"got {len(prologue)} and {len(epoch)} values"
+            )
+        devices = len(prologue or epoch)
+        if devices:
+            given = "cuda_epoch_offsets" if epoch else "cuda_prologue_offsets"
+            if "torch" not in self.seeded:
+                raise ValueError(
+                    f"{given} given for a run whose CUDA generators were not seeded: "
+                    "torch.manual_seed seeds them, and seeded="
+                    f"{self.seeded!r} leaves out 'torch' (unseeded CUDA generators start at "
+                    "a random seed, which nothing reconstructs); add 'torch' to seeded or "
+                    "drop the CUDA offsets"
+                )
+            if not self.profile.cuda_offsets_aligned:
+                raise ValueError(
+                    f"{given}: CUDA states are reconstructed for runs of torch 1.8 and later "
+                    f"(every offset increment a multiple of 4), not {self.profile}"
+                )
+        object.__setattr__(self, "cuda_prologue_offsets", prologue or (0,) * devices)
+        object.__setattr__(self, "cuda_epoch_offsets", epoch or (0,) * devices)
+
+    @property
+    def cuda_devices(self) -> int:
+        """How many CUDA devices the description covers (0: no CUDA)."""
+        return len(self.cuda_epoch_offsets)
+
+    def cuda_offsets_before(self, epoch: int) -> tuple[int, ...]:
+        """Each CUDA device's Philox offset at the start of ``epoch``:
+        ``prologue + (epoch - first_epoch) * per_epoch``."""
+        k = self.check_epoch(epoch) - self.first_epoch
+        return tuple(p + k * q for p, q in zip(self.cuda_prologue_offsets, self.cuda_epoch_offsets))
 
     # -- the draw plan ------------------------------------------------------------
     def prologue_draws(self) -> int:
@@ -333,7 +385,23 @@ class Run:
             lines.append(f"  numpy: {self.numpy_epoch_draws * k:,} draws after np.random.seed({self.seed})")
         if "random" in self.seeded:
             lines.append(f"  random: {self.random_epoch_draws * k:,} draws after random.seed({self.seed})")
+        lines += self._explain_cuda(e)
         return "\n".join(lines)
+
+    def _explain_cuda(self, epoch: int) -> list[str]:
+        """The CUDA part of :meth:`explain`: per device, the offsets given and
+        where each stands at the start of ``epoch``."""
+        if not self.cuda_devices:
+            return []
+        width = 40
+        lines = ["", f"{'CUDA generators (Philox offset units)':<{width + 2}} {'prologue':>14} "
+                 f"{'per epoch':>14} {f'at epoch {epoch}':>18}"]
+        rows = zip(self.cuda_prologue_offsets, self.cuda_epoch_offsets, self.cuda_offsets_before(epoch))
+        for i, (p, q, at) in enumerate(rows):
+            lines.append(f"  {f'cuda:{i}':<{width}} {p:>14,} {q:>14,} {at:>18,}")
+        lines.append(f"  (each device at seed {TorchCUDAState.fresh(self.seed).seed} from "
+                     f"manual_seed({self.seed}); offsets measured on the run's GPU model)")
+        return lines
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able description (recorded with every reconstruction)."""
@@ -352,6 +420,8 @@ class Run:
             "random_epoch_draws": self.random_epoch_draws,
             "torch_version": self.profile.name,
             "first_epoch": self.first_epoch,
+            "cuda_prologue_offsets": list(self.cuda_prologue_offsets),
+            "cuda_epoch_offsets": list(self.cuda_epoch_offsets),
         }
 
 
@@ -383,3 +453,14 @@ def states_at(run: Run, epoch: int) -> tuple[bytes | None, tuple[Any, ...] | Non
             k * run.random_epoch_draws
         ).to_python_random()
     return torch_state, numpy_state, random_state
+
+
+def cuda_states_at(run: Run, epoch: int) -> tuple[TorchCUDAState, ...]:
+    """Every described CUDA device's generator state at the start of ``epoch``
+    (empty for a run described without CUDA): ``manual_seed``'s seed and the
+    offset ``prologue + (epoch - first_epoch) * per_epoch``, in
+    ``torch.cuda.get_rng_state_all()`` order."""
+    if not isinstance(run, Run):
+        raise TypeError(f"run must be a Run, got {type(run).__name__}")
+    fresh = TorchCUDAState.fresh(run.seed)
+    return tuple(fresh.advance(offset) for offset in run.cuda_offsets_before(epoch))

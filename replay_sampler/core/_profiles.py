@@ -163,3 +163,18 @@ class TorchProfile:
         """Bytes of ``torch.get_rng_state()``: 5048 before 1.2 (no float normal
         cache), 5056 since."""
         return 5048 if self.version < (1, 2) else 5056
+
+    # -- CUDA generators -----------------------------------------------------------
+    @property
+    def cuda_offsets_aligned(self) -> bool:
+        """Every CUDA Philox offset increment is rounded up to a multiple of 4
+        (1.8+, pytorch#50169), so a seeded device's offset always is one; the
+        reconstruction of CUDA states models these releases only."""
+        return self.version >= (1, 8)
+
+    @property
+    def cuda_state_size(self) -> int:
+        """Bytes of ``torch.cuda.get_rng_state()`` in the releases CUDA
+        reconstruction models: 816 before 2.1 (800 bytes of 0xFF where MTGP32
+        states had been, then seed and offset), 16 since (pytorch#98787)."""
+        return 816 if self.version < (2, 1) else 16

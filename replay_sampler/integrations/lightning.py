@@ -20,13 +20,10 @@ import torch
 
 try:
     from lightning.pytorch import Callback
-except ImportError:  # pragma: no cover - the older package name
-    try:
-        from pytorch_lightning import Callback  # type: ignore[no-redef]
-    except ImportError as exc:
-        raise ImportError(
-            "replay_sampler.integrations.lightning needs Lightning: pip install lightning"
-        ) from exc
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "replay_sampler.integrations.lightning needs Lightning: pip install lightning"
+    ) from exc
 
 from .._torch import check_cpu_generator
 from ..core._checks import integer, stride
@@ -34,7 +31,7 @@ from ..samplers._random import ReplayableRandomSampler
 from ..samplers._timeline import Timeline, timeline
 
 
-class ReplayCallback(Callback):  # type: ignore[misc]
+class ReplayCallback(Callback):
     """Resume a Lightning fit at the checkpoint's epoch, exactly.
 
     ``ReplayCallback(sampler, ...)`` positions the samplers given (or, where

@@ -40,7 +40,7 @@ VERSION = 1
 _PARAMETERS = inspect.signature(_TorchdataLoader.__init__)
 
 
-class StatefulDataLoader(_TorchdataLoader):  # type: ignore[misc]
+class StatefulDataLoader(_TorchdataLoader):
     """torchdata's ``StatefulDataLoader``, same signature, with two changes:
     ``state_dict()`` also holds torch's global generator at the moment it is
     called, restored when the sampler's saved epoch continues; ``shuffle=True``

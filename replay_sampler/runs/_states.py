@@ -4,8 +4,8 @@ The description of a run and its draw plan are torch-free and live in the
 core (:class:`~replay_sampler.core.Run`, :func:`~replay_sampler.core.states_at`);
 this module adds what needs torch: :class:`States` (apply to the live
 generators, save and load files with the write-up's keys), :func:`check`
-against a checkpoint that saved some state, :func:`measure_draws` and
-:func:`describe_loader`.
+against a checkpoint that saved some state, :func:`measure_draws`,
+:func:`measure_cuda_offsets` and :func:`describe_loader`.
 """
 
 from __future__ import annotations
@@ -24,21 +24,36 @@ from .. import _torch
 from .._version import __version__
 from ..core import _distance
 from ..core._checks import integer
-from ..core._errors import NotReachedError
+from ..core._cuda import TorchCUDAState
+from ..core._errors import CorruptStateError, NotReachedError
+from ..core._formats import CUDA_STATE_SIZE as _CUDA_STATE_SIZE
 from ..core._formats import TORCH_LEGACY_STATE_SIZE
 from ..core._mt19937 import MT19937State, TorchCPUState
-from ..core._plan import Loader, Run, states_at
+from ..core._plan import Loader, Run, cuda_states_at, states_at
 from ..core._profiles import TorchProfile
 from ..samplers._timeline import preserved
 
+#: ``torch.cuda.get_rng_state_all()``'s type (named here: in ``States`` the
+#: field ``torch`` hides the module from annotations).
+_Tensors = list[torch.Tensor]
+
 FILE_KIND = "replay_sampler.reconstruction"
 FILE_VERSION = 1
+#: Files that carry ``cuda_rng_state_all`` are version 2, so that a
+#: replay_sampler that knows only version 1 refuses them instead of
+#: silently leaving the GPUs' generators where they are.
+FILE_VERSION_CUDA = 2
+READABLE_VERSIONS = (FILE_VERSION, FILE_VERSION_CUDA)
 
 #: What no description can bring back; printed with every reconstruction.
 LIMITS = (
-    "CUDA generators are Philox counters whose offset grows with every random kernel "
-    "launched on the GPU; it is not determined by the CPU-side description, so GPU "
-    "randomness (dropout on the GPU, say) cannot be reconstructed.",
+    "CUDA generators come back only from measured offsets (cuda_prologue_offsets, "
+    "cuda_epoch_offsets, measure_cuda_offsets): exact while every epoch launches the same "
+    "random kernels with the same shapes and dtypes on the same GPU model and torch/CUDA "
+    "build as the measurement. Data-dependent shapes, other kernels chosen at run time "
+    "(autocast, fused or compiled kernels), CUDA graphs captured in the loop, and cuDNN "
+    "RNN dropout (a state of its own inside cuDNN) break that; check a saved "
+    "cuda_rng_state_all with check() or --check.",
     "Draws whose count depends on the data or on timing (variable-length batches feeding "
     "CPU dropout, early exits, retries) break the fixed per-epoch count; measure an epoch "
     "with draws_between and check a saved state if one exists.",
@@ -53,7 +68,10 @@ class States:
 
     ``torch`` is a 5056-byte CPU state (the layout of torch >= 1.2; files for
     a torch 1.0/1.1 run hold that release's 5048-byte layout), ``numpy`` an
-    ``np.random.get_state()`` tuple, ``random`` a ``random.getstate()`` tuple.
+    ``np.random.get_state()`` tuple, ``random`` a ``random.getstate()`` tuple,
+    ``cuda`` one :class:`~replay_sampler.core.TorchCUDAState` per CUDA device
+    (``None``: the run was described without CUDA; files for a torch 1.8-2.0
+    run hold that release's 816-byte layout).
     """
 
     epoch: int
@@ -61,6 +79,7 @@ class States:
     numpy: tuple[Any, ...] | None
     random: tuple[Any, ...] | None
     description: dict[str, Any] = field(default_factory=dict)
+    cuda: tuple[TorchCUDAState, ...] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "epoch", integer(self.epoch, "epoch", 0))
@@ -72,9 +91,30 @@ class States:
             MT19937State.from_python_random(self.random)
         if not isinstance(self.description, dict):
             raise TypeError(f"description must be a dict, got {type(self.description).__name__}")
+        if self.cuda is not None:
+            if not isinstance(self.cuda, (tuple, list)):
+                raise TypeError(
+                    f"cuda must be a tuple of TorchCUDAState (one per device) or None, got "
+                    f"{type(self.cuda).__name__}"
+                )
+            for i, state in enumerate(self.cuda):
+                if not isinstance(state, TorchCUDAState):
+                    raise TypeError(f"cuda[{i}] must be a TorchCUDAState, got {type(state).__name__}")
+            object.__setattr__(self, "cuda", tuple(self.cuda) or None)
 
     def apply(self) -> None:
-        """Set torch's, numpy's and Python's global generators to these states."""
+        """Set torch's, numpy's and Python's global generators to these states,
+        and every CUDA device's default generator if they carry CUDA states.
+
+        With CUDA states, CUDA must be available with exactly as many devices
+        as the states (``torch.cuda.device_count()``); otherwise a
+        ``RuntimeError`` says so and no generator is changed.  CUDA is
+        initialised first, so a ``torch.manual_seed`` queued before cannot
+        overwrite the states later.
+        """
+        if self.cuda is not None:
+            _check_cuda_machine(len(self.cuda), "States.apply()")
+            _torch.write_cuda_all(self.cuda)
         if self.torch is not None:
             _torch.write(torch.default_generator, TorchCPUState(self.torch))
         if self.numpy is not None:
@@ -100,14 +140,28 @@ class States:
             "torch_rng_state": torch_state,
             "numpy_rng_state": self.numpy,
             "python_rng_state": self.random,
+            "cuda_rng_state_all": self._cuda_tensors(),
             "replay_sampler": {
                 "kind": FILE_KIND,
-                "version": FILE_VERSION,
+                "version": FILE_VERSION if self.cuda is None else FILE_VERSION_CUDA,
                 "library": __version__,
                 "epoch": self.epoch,
                 "description": self.description,
             },
         }
+
+    def _cuda_legacy(self) -> bool:
+        """Do files of this run hold CUDA states in torch 1.2-2.0's layout?"""
+        profile = self._profile()
+        return profile is not None and profile.cuda_state_size != _CUDA_STATE_SIZE
+
+    def _cuda_tensors(self) -> _Tensors | None:
+        """``cuda_rng_state_all`` as ``torch.cuda.get_rng_state_all()`` returns it
+        (the layout of the release that made the run)."""
+        if self.cuda is None:
+            return None
+        legacy = self._cuda_legacy()
+        return [_torch.cuda_tensor(state, legacy) for state in self.cuda]
 
     def save(self, path: str | pathlib.Path) -> None:
         torch.save(self.to_dict(), path)
@@ -120,10 +174,10 @@ class States:
         meta = data.get("replay_sampler")
         if not isinstance(meta, dict) or meta.get("kind") != FILE_KIND:
             raise ValueError(f"{name} was not written by replay_sampler reconstruct")
-        if meta.get("version") != FILE_VERSION:
+        if meta.get("version") not in READABLE_VERSIONS:
             raise ValueError(
                 f"{name} has format version {meta.get('version')!r}; this replay_sampler "
-                f"reads version {FILE_VERSION}"
+                f"reads versions {' and '.join(map(str, READABLE_VERSIONS))}"
             )
         description = meta.get("description") or {}
         raw = data.get("torch_rng_state")
@@ -141,9 +195,11 @@ class States:
             else:
                 torch_state = _torch.parse(raw, key).raw
         np_state, py_state = data.get("numpy_rng_state"), data.get("python_rng_state")
-        epoch: Any = meta.get("epoch")  # validated by the constructor
+        cuda = _cuda_from_file(data.get("cuda_rng_state_all"), f"{name}['cuda_rng_state_all']",
+                               description)
+        epoch: Any = meta.get("epoch")  # validated by States
         try:
-            return cls(epoch, torch_state, np_state, py_state, description)
+            return cls(epoch, torch_state, np_state, py_state, description, cuda)
         except (TypeError, ValueError) as exc:
             raise type(exc)(f"{name}: {exc}") from None
 
@@ -160,9 +216,12 @@ class States:
 
 def reconstruct(run: Run, epoch: int) -> States:
     """The states of ``run``'s generators at the start of ``epoch``
-    (:func:`replay_sampler.core.states_at`), milliseconds whatever the epoch."""
+    (:func:`replay_sampler.core.states_at`), milliseconds whatever the epoch;
+    with the run's CUDA offsets, every CUDA device's too
+    (:func:`replay_sampler.core.cuda_states_at`)."""
     torch_state, numpy_state, random_state = states_at(run, epoch)
-    return States(run.check_epoch(epoch), torch_state, numpy_state, random_state, run.to_dict())
+    return States(run.check_epoch(epoch), torch_state, numpy_state, random_state, run.to_dict(),
+                  cuda_states_at(run, epoch) or None)
 
 
 @dataclass(frozen=True)
@@ -209,6 +268,50 @@ def check(run: Run, epoch: int, saved: dict[str, Any], limit: int = 10**7) -> li
         else:
             message += f" and is not within {limit:,} draws of it either way (another seed?)"
         findings.append(Finding(name, False, message))
+    if ours.cuda is not None and saved.get("cuda_rng_state_all") is not None:
+        findings += _check_cuda(run, epoch, ours.cuda, saved["cuda_rng_state_all"])
+    return findings
+
+
+def _check_cuda(run: Run, epoch: int, ours: tuple[TorchCUDAState, ...], saved: Any) -> list[Finding]:
+    """One finding per CUDA device: how many offset units the saved state lies
+    from the reconstruction, per epoch."""
+    key = "cuda_rng_state_all"
+    if not isinstance(saved, (list, tuple)):
+        raise TypeError(
+            f"{key} must be a list of uint8 tensors, as torch.cuda.get_rng_state_all() "
+            f"returns, got {type(saved).__name__}"
+        )
+    theirs = [_torch.parse_cuda(value, f"{key}[{i}]", "any") for i, value in enumerate(saved)]
+    if len(theirs) != len(ours):
+        return [Finding("cuda", False,
+                        f"cuda: the checkpoint holds {len(theirs)} CUDA device states, the "
+                        f"description {len(ours)}; describe one offset per device the run saw")]
+    epochs = epoch - run.first_epoch
+    findings = []
+    for i, (mine, other) in enumerate(zip(ours, theirs)):
+        name = f"cuda:{i}"
+        if mine == other:
+            findings.append(Finding(name, True, f"{name}: the saved state is the reconstructed one"))
+            continue
+        if mine.seed != other.seed:
+            findings.append(Finding(name, False,
+                                    f"{name}: the saved state has seed {other.seed}, the "
+                                    f"reconstruction {mine.seed} (another seed, or a generator "
+                                    "not seeded by manual_seed?)"))
+            continue
+        d = other.offset - mine.offset
+        message = (f"{name}: the saved offset {other.offset:,} differs from the reconstructed "
+                   f"{mine.offset:,}; it lies {abs(d):,} offset units {'after' if d > 0 else 'before'} it")
+        if epochs == 0:
+            message += ", so the prologue's offset is off by that much"
+        else:
+            per = f"{d // epochs:,}" if d % epochs == 0 else f"{d / epochs:,.1f}"
+            per = per.lstrip("-")
+            message += (f" -- {per} offset units per epoch over {epochs} epochs, so the "
+                        + ("description misses GPU random work" if d > 0
+                           else "description counts too much GPU random work"))
+        findings.append(Finding(name, False, message))
     return findings
 
 
@@ -241,6 +344,84 @@ def measure_draws(fn: Callable[[], Any], generator: torch.Generator | None = Non
     # the generator itself is restored by preserved() only if a timeline follows it
     _torch.write(gen, before)
     return _distance.draws_between(before.mt, after.mt, limit)
+
+
+def measure_cuda_offsets(fn: Callable[[], Any]) -> tuple[int, ...]:
+    """Run ``fn()`` and return how far it advanced each CUDA device's Philox
+    offset (one value per device, in ``torch.cuda.get_rng_state_all()``
+    order), leaving every device's generator as it was before.
+
+    Measure on the hardware and torch build that made the run: the
+    increments depend on the GPU model.  For one epoch, on a copy of the
+    model (the CPU generator is not restored here; fork it if ``fn`` draws
+    from it)::
+
+        with torch.random.fork_rng(devices=[]):
+            per_epoch = measure_cuda_offsets(lambda: train_one_epoch(copy.deepcopy(model)))
+
+    Raises ``RuntimeError`` (and runs nothing) without CUDA, ``ValueError``
+    if ``fn`` reseeded a device or moved its offset back.
+    """
+    if not callable(fn):
+        raise TypeError(f"fn must be a callable, got {type(fn).__name__}")
+    if not torch.cuda.is_available():
+        raise RuntimeError(
+            "measure_cuda_offsets needs CUDA, and torch.cuda.is_available() is False here; "
+            "measure on the machine (the GPU model) that made the run"
+        )
+    before = _torch.read_cuda_all()
+    try:
+        fn()
+        after = _torch.read_cuda_all()
+    finally:
+        _torch.write_cuda_all(before)
+    for i, (a, b) in enumerate(zip(before, after)):
+        if a.seed != b.seed:
+            raise ValueError(
+                f"fn reseeded cuda:{i} (seed {a.seed} became {b.seed}); measure code that "
+                "does not call manual_seed or set the CUDA generators' states"
+            )
+        if b.offset < a.offset:
+            raise ValueError(
+                f"fn moved cuda:{i}'s offset back ({a.offset:,} to {b.offset:,}); measure code "
+                "that does not set the CUDA generators' states"
+            )
+    return tuple(b.offset - a.offset for a, b in zip(before, after))
+
+
+def _check_cuda_machine(devices: int, what: str) -> None:
+    """Raise ``RuntimeError`` unless this machine has ``devices`` CUDA devices."""
+    plural = "device" if devices == 1 else "devices"
+    if not torch.cuda.is_available():
+        raise RuntimeError(
+            f"{what}: these states carry CUDA generator states for {devices} {plural}, but "
+            "CUDA is not available here (torch.cuda.is_available() is False); nothing was "
+            f"set. Resume on a machine with {devices} CUDA {plural}, or set the CPU states "
+            "alone: dataclasses.replace(states, cuda=None).apply()"
+        )
+    found = torch.cuda.device_count()
+    if found != devices:
+        raise RuntimeError(
+            f"{what}: these states carry CUDA generator states for {devices} {plural}, but "
+            f"torch.cuda.device_count() is {found} here; nothing was set. Expose the run's "
+            "devices (CUDA_VISIBLE_DEVICES), or describe the run with one offset per device "
+            "this machine has"
+        )
+
+
+def _cuda_from_file(value: Any, name: str, description: Any) -> tuple[TorchCUDAState, ...] | None:
+    """A file's ``cuda_rng_state_all``, validated, in the layout its run's release wrote."""
+    if value is None:
+        return None
+    if not isinstance(value, (list, tuple)):
+        raise CorruptStateError(
+            f"{name} must be a list of uint8 tensors (torch.cuda.get_rng_state_all()), got "
+            f"{type(value).__name__}"
+        )
+    version = description.get("torch_version") if isinstance(description, dict) else None
+    legacy = version is not None and TorchProfile.of(version).cuda_state_size != _CUDA_STATE_SIZE
+    layout = "legacy" if legacy else "current"
+    return tuple(_torch.parse_cuda(v, f"{name}[{i}]", layout) for i, v in enumerate(value)) or None
 
 
 def describe_loader(loader: DataLoader[Any], label: str = "loader") -> Loader:

@@ -13,6 +13,7 @@ import torch
 from typing_extensions import assert_type
 
 import replay_sampler as rs
+from replay_sampler.core._cuda import TorchCUDAState
 from replay_sampler.core._mt19937 import MT19937State, TorchCPUState
 from replay_sampler.core._plan import Run, Split
 from replay_sampler.core._profiles import TorchProfile
@@ -29,6 +30,9 @@ assert_type(sampler.epoch, int)
 assert_type(rs.advance(None, 5), torch.Generator)
 assert_type(rs.draws_between(None, None, 10), int)
 assert_type(rs.measure_draws(lambda: None), int)
+assert_type(rs.measure_cuda_offsets(lambda: None), tuple[int, ...])
+assert_type(rs.core.TorchCUDAState.fresh(1).advance(4), TorchCUDAState)
+assert_type(rs.reconstruct(rs.Run(seed=1), 0).cuda, tuple[TorchCUDAState, ...] | None)
 assert_type(rs.draws_per_epoch(), int | tuple[int, int])
 split = rs.replayable_random_split(torch.utils.data.TensorDataset(torch.arange(10)), [0.5, 0.5])
 assert_type(split, ReplayableSplit)
