@@ -13,6 +13,7 @@ marks the next one (after validation, at the same point of every epoch).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -39,8 +40,9 @@ class ReplayCallback(Callback):
     ``generators``: ``None`` is torch's global one) at the epoch Lightning is
     about to run: 0 in a fresh fit, the checkpoint's next epoch (or its
     unfinished one) in ``Trainer.fit(ckpt_path=...)``.  ``draws_per_epoch``
-    sets the count of the generators' timelines (needed when no sampler
-    exists yet to count its own draws).
+    sets the count of the generators' timelines and samplers; without it the
+    count the uninterrupted run measured (from its second epoch on) is saved
+    in every checkpoint and used by the resumed fit.
 
     Add it in the uninterrupted run too (it changes nothing there but the
     reference point, which must be the same in both runs)::
@@ -63,6 +65,10 @@ class ReplayCallback(Callback):
             gens = [torch.default_generator]
         self._timelines: list[Timeline] = [timeline(g) for g in gens]
         self._draws_per_epoch = None if draws_per_epoch is None else stride(draws_per_epoch)
+        if self._draws_per_epoch is None:  # the measured count goes into the checkpoints
+            for tl in [*self._timelines, *(s._timeline for s in samplers)]:
+                tl.advise = False
+        self._uneven_warned = False
         self._resume_epoch: int | None = None
         self._started = False
 
@@ -90,6 +96,39 @@ class ReplayCallback(Callback):
         self._resume_epoch = integer(processed, "the checkpoint's processed epochs", 0)
         if self._started:  # strategies that restore after on_fit_start
             self._position(self._resume_epoch)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Saved in Lightning's checkpoints: the count of draws per epoch -- the one
+        given, else the one this run measured (when every checked epoch agreed),
+        else ``None`` -- so a ``Trainer.fit(ckpt_path=...)`` needs no number."""
+        value: Any = self._draws_per_epoch
+        if value is None:
+            measured = {c for s in self._samplers for c in s.measured_draws_per_epoch.values()}
+            measured |= {c for tl in self._timelines for c in tl.measured.values()}
+            value = measured.pop() if len(measured) == 1 else None
+            if len(measured) > 1 and not self._uneven_warned:
+                self._uneven_warned = True
+                warnings.warn(
+                    f"ReplayCallback: the epochs of this run drew {sorted(measured)} draws "
+                    "from their generator: no one count resumes it; pass "
+                    "ReplayCallback(..., draws_per_epoch=(first, later)) if only the first "
+                    "epoch differs", UserWarning, stacklevel=2)
+        if isinstance(value, tuple):
+            value = list(value)
+        return {"draws_per_epoch": value}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """A count saved by :meth:`state_dict` is used unless one was given here."""
+        if not isinstance(state_dict, dict) or "draws_per_epoch" not in state_dict:
+            raise ValueError(
+                "ReplayCallback's checkpoint state must be a dict with 'draws_per_epoch', "
+                f"got {state_dict!r:.80}"
+            )
+        saved = state_dict["draws_per_epoch"]
+        if saved is not None and self._draws_per_epoch is None:
+            self._draws_per_epoch = stride(tuple(saved) if isinstance(saved, list) else saved)
+            if self._started and self._resume_epoch is not None:
+                self._position(self._resume_epoch)
 
     def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
         self._started = True

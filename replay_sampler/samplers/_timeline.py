@@ -120,6 +120,9 @@ class Timeline:
         self._samplers: weakref.WeakSet[ReplayableRandomSampler] = weakref.WeakSet()
         self._first_epoch = 0
         self._stride: Stride | None = None
+        #: Warn, with the line to paste, when an epoch drew other than assumed
+        #: (``ReplayCallback`` turns it off: it saves the measured count itself).
+        self.advise = True
         self.reset()
 
     def reset(self) -> None:
@@ -480,7 +483,7 @@ class Timeline:
         measured = self._distance(begin, now, limit)
         if measured is not None:
             self.measured[epoch - 1] = measured
-        if self._warned:
+        if self._warned or not self.advise:
             return
         self._warned = True
         warnings.warn(self._advice(epoch - 1, measured, assumed, limit), UserWarning, stacklevel=4)
