@@ -261,9 +261,11 @@ class ReplayableDistributedSampler(DistributedSampler[int]):
     def state_dict(self, samples_consumed: int | None = None) -> dict[str, Any]:
         """Where the run stands in the global order, for a resume with any world size.
 
-        ``samples_consumed``: how many indices of the current epoch *this
-        rank's* training loop has used.  Default: the indices the sampler has
-        handed out -- right with ``num_workers=0``.  With workers the
+        ``samples_consumed``: how many indices of the current iteration *this
+        rank's* training loop has used, counted from where the iteration began
+        (the epoch's start, or the saved position for a resumed epoch) -- the
+        same rule as ``ReplayableRandomSampler.state_dict``.  Default: the
+        indices the sampler has handed out -- right with ``num_workers=0``.  With workers the
         DataLoader runs ahead of the loop, so pass ``batches_done *
         batch_size``.  The ranks are taken to be in lockstep (each has used
         as many as this one), so every rank returns the same dict and saving
