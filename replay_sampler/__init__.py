@@ -61,12 +61,15 @@ _LAZY = {
     "reconstruct": ".runs._states",
     "check": ".runs._states",
     "measure_draws": ".runs._states",
+    "record_draws": ".runs._recording",
+    "DrawRecord": ".runs._recording",
     "measure_cuda_offsets": ".runs._states",
     "describe_loader": ".runs._states",
 }
 
 if TYPE_CHECKING:  # the real names and signatures for type checkers (py.typed)
     from ._torch import advance, draws_between
+    from .runs._recording import DrawRecord, record_draws
     from .runs._states import (
         States,
         check,
@@ -84,6 +87,7 @@ if TYPE_CHECKING:  # the real names and signatures for type checkers (py.typed)
 
 __all__ = [  # the names above and in _LAZY (a test keeps them in step)
     "CorruptStateError",
+    "DrawRecord",
     "Draws",
     "ForeignStateError",
     "Loader",
@@ -109,6 +113,7 @@ __all__ = [  # the names above and in _LAZY (a test keeps them in step)
     "measure_cuda_offsets",
     "measure_draws",
     "reconstruct",
+    "record_draws",
     "replayable_random_split",
     "timeline",
     "worker_seeds",

@@ -135,3 +135,17 @@ def test_random_sampler_draws(n, num_samples, replacement, own):
     list(torch.utils.data.RandomSampler(range(n), replacement, num_samples, generator=gen if own else None))
     expected = random_sampler_draws(n, num_samples, replacement, own_generator=own)
     assert draws_between(before, gen.get_state(), 10**6) == expected
+
+
+def test_versions_outside_the_known_range():
+    """Too old, a major release no profile knows, and a newer minor: each named with the known range."""
+    with pytest.raises(ValueError, match=r"got 0\.4; profiles describe torch 1\.0 to 2\.14"):
+        TorchProfile.of("0.4")
+    with pytest.raises(ValueError, match=r"torch_version 3\.0 is a major release no profile describes"):
+        TorchProfile.of("3.0")
+    with pytest.raises(ValueError, match=r"got 'banana'; profiles describe torch 1\.0 to 2\.14 "
+                                         r"\(recorded from the real release: 1\.13, 2\.0"):
+        TorchProfile.of("banana")
+    with pytest.warns(UserWarning, match=r"torch 2\.99 is newer than every release whose draws are known"):
+        assert TorchProfile.of("2.99").version == (2, 99)
+    assert TorchProfile.of("2.6").recorded and not TorchProfile.of("1.8").recorded

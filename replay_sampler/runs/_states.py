@@ -316,9 +316,18 @@ def _check_cuda(run: Run, epoch: int, ours: tuple[TorchCUDAState, ...], saved: A
 
 
 def measure_draws(fn: Callable[[], Any], generator: torch.Generator | None = None,
-                  limit: int = 10**9) -> int:
+                  limit: int = 10**9, *, torch_version: Any = None, mkl: bool = True,
+                  intel_cpu: bool = True) -> int:
     """Run ``fn()`` and return how many draws it took from ``generator``
     (default: torch's global one).
+
+    With ``torch_version``, the count is what the same random ops drew under
+    that release: every random op ``fn`` makes is recorded on the installed
+    torch and priced by that release's rules (:func:`record_draws`,
+    :meth:`DrawRecord.total`; ``mkl`` and ``intel_cpu`` describe the run's
+    build and CPU, which decide CPU dropout's count up to torch 2.6).  Use it
+    for a run made under another release: counted on the installed torch, a
+    loop with CPU dropout drew 1 per call up to 2.6 and 2 per element since.
 
     Afterwards everything is as it was before: torch's global generator, the
     generator measured, and every ``ReplayableRandomSampler`` with its
@@ -337,6 +346,11 @@ def measure_draws(fn: Callable[[], Any], generator: torch.Generator | None = Non
     limit = integer(limit, "limit", 0)
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    if torch_version is not None:
+        profile = TorchProfile.of(torch_version)  # refuses a bad version before fn runs
+        from ._recording import record_draws
+
+        return record_draws(fn, gen, limit).total(profile, mkl=mkl, intel_cpu=intel_cpu)
     with preserved():
         before = _torch.read(gen)
         fn()
