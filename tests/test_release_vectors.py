@@ -516,6 +516,17 @@ def check_writeup_loop(rec: dict[str, Any], prof: TorchProfile) -> Problems:
     return problems
 
 
+def check_datapipe(rec: dict[str, Any], prof: TorchProfile) -> Problems:
+    """Global states of a DataLoader over an IterDataPipe, from ``reconstruct``."""
+    problems: Problems = []
+    for key, workers, persistent in (("global", 0, False), ("workers2", 2, False),
+                                     ("workers2_persistent", 2, True)):
+        loader = Loader(0, datapipe=True, workers=workers, persistent_workers=persistent)
+        run = Run(0, ("torch",), loaders=(loader,), torch_version=prof.name)
+        problems += [f"{key}: {p}" for p in _collect(_run_states, rec[key], run)]
+    return problems
+
+
 # -- the register: every scenario checked, or listed with its reason -----------------
 
 CHECKS: dict[str, Callable[[dict[str, Any], TorchProfile], Problems]] = {
@@ -539,6 +550,7 @@ CHECKS: dict[str, Callable[[dict[str, Any], TorchProfile], Problems]] = {
     "init": check_init,
     "random_split": check_random_split,
     "seeding": check_seeding,
+    "datapipe": check_datapipe,
     "large_randperm_214748364": check_large_randperm,
     "large_randperm_214748363": check_large_randperm,
 }
@@ -552,7 +564,8 @@ NOT_CHECKED = {
     "workers (augment_sha)": "values drawn inside workers come from torch, not from the library",
     "seeding (fresh_generator_*)": "a fresh torch.Generator() is seeded by torch's default seed, "
                                    "not a state the library reconstructs",
-    "datapipe": "the IterDataPipe shared seed (_share_dist_seed) is not in Loader's count yet",
+    "datapipe (generator)": "states of a loader's own generator: Run reconstructs the global "
+                            "generator only",
 }
 
 

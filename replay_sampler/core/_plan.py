@@ -164,9 +164,18 @@ class Loader:
     loader_generator: str = "global"
     persistent_workers: bool = False
     label: str = "loader"
+    datapipe: bool = False
+    workers: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "size", _count(self.size, "Loader.size"))
+        object.__setattr__(self, "workers", _count(self.workers, "Loader.workers"))
+        if self.datapipe and self.shuffle and self.sampler_generator != "global":
+            raise ValueError("Loader.datapipe: an IterDataPipe loader has no sampler generator; "
+                             "leave sampler_generator at 'global'")
+        if self.datapipe and self.persistent_workers and not self.workers:
+            raise ValueError("Loader.persistent_workers with datapipe=True needs workers >= 1 "
+                             "(the number of worker processes)")
         if self.num_samples is not None:
             object.__setattr__(self, "num_samples", _count(self.num_samples, "Loader.num_samples"))
         _which(self.sampler_generator, "Loader.sampler_generator")
@@ -175,8 +184,22 @@ class Loader:
             raise ValueError("Loader.replacement needs shuffle=True")
 
     def seed_draws(self, first: bool) -> int:
-        if self.loader_generator != "global" or (self.persistent_workers and not first):
+        """Global draws of one epoch's iterator seeds: the base seed, and for an
+        ``IterDataPipe`` the shared seed (:meth:`shared_seed_draws`)."""
+        if self.loader_generator != "global":
             return 0
+        base = 0 if self.persistent_workers and not first else SEED_DRAWS
+        return base + self.shared_seed_draws(first)
+
+    def shared_seed_draws(self, first: bool) -> int:
+        """An ``IterDataPipe`` loader's ``_share_dist_seed`` draws (2 each) from
+        ``loader.generator``: one per iterator reset; a multi-worker
+        iterator draws it in ``__init__`` and again in its first ``_reset``;
+        persistent workers create the iterator in the first epoch only."""
+        if not self.datapipe or self.loader_generator != "global":
+            return 0
+        if self.workers and (first or not self.persistent_workers):
+            return 2 * SEED_DRAWS
         return SEED_DRAWS
 
     def sampler_draws(self, profile: TorchProfile) -> int:
@@ -196,7 +219,10 @@ class Loader:
         seed = self.seed_draws(first)
         if self.loader_generator == "global":
             note = " (persistent workers: first epoch only)" if self.persistent_workers else ""
-            rows.append((f"{self.label}: DataLoader base seed{note}", seed))
+            shared = self.shared_seed_draws(first)
+            rows.append((f"{self.label}: DataLoader base seed{note}", seed - shared))
+            if self.datapipe:
+                rows.append((f"{self.label}: IterDataPipe shared seed (_share_dist_seed)", shared))
         if self.shuffle and self.sampler_generator == "global":
             mode = profile.sampler_global_draws
             what = {

@@ -18,7 +18,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
+from torch.utils.data import (
+    BatchSampler,
+    DataLoader,
+    IterDataPipe,
+    RandomSampler,
+    SequentialSampler,
+)
 
 from .. import _torch
 from .._version import __version__
@@ -451,12 +457,15 @@ def describe_loader(loader: DataLoader[Any], label: str = "loader") -> Loader:
     def kind(gen: Any) -> str:
         return "global" if gen is None or gen is torch.default_generator else "own"
 
-    size = len(loader.dataset)  # type: ignore[arg-type]
     common: dict[str, Any] = {
         "loader_generator": kind(loader.generator),
         "persistent_workers": bool(loader.persistent_workers and loader.num_workers),
         "label": label,
     }
+    if isinstance(loader.dataset, IterDataPipe):
+        # the sampler is _InfiniteConstantSampler; the datapipe shuffles from the shared seed
+        return Loader(0, datapipe=True, workers=loader.num_workers, **common)
+    size = len(loader.dataset)  # type: ignore[arg-type]
     if isinstance(sampler, (RandomSampler, ReplayableRandomSampler)):
         return Loader(size, shuffle=True, replacement=sampler.replacement,
                       num_samples=sampler._num_samples,
