@@ -4,6 +4,7 @@ the installed torch, priced per release against what each release recorded."""
 from __future__ import annotations
 
 import random
+import warnings
 
 import numpy as np
 import pytest
@@ -61,6 +62,7 @@ def writeup_records():
         return init, record_draws(train_epoch), record_draws(eval_epoch)
 
 
+@pytest.mark.filterwarnings("ignore:this code draws")  # the drift warning, pinned below
 @pytest.mark.parametrize("release", sorted(RELEASES))
 def test_writeup_loop_priced_per_release(release, writeup_records):
     """The loop recorded on today's torch, priced under each release, is what that release drew."""
@@ -71,6 +73,7 @@ def test_writeup_loop_priced_per_release(release, writeup_records):
     assert evaluation.total(release) == rec["epoch_eval_draws"][0]
 
 
+@pytest.mark.filterwarnings("ignore:this code draws")
 def test_wrong_release_prices_the_loop_wrong(writeup_records):
     """Negative control: 2.6's loop priced by 2.7's rules is not what 2.6 drew."""
     rec = vectors.load(RELEASES["2.6.0"])["scenarios"]["writeup_loop"]
@@ -122,3 +125,29 @@ def test_bad_version_refused_before_fn_runs():
     with pytest.raises(ValueError, match=r"torch_version must look like '2\.13'"):
         measure_draws(lambda: ran.append(1), torch_version="banana")
     assert ran == []
+
+
+def test_resuming_under_other_kernels_warns_once():
+    """Pricing a dropout loop under 2.6 on a later torch says where exactness ends, once."""
+    x = torch.ones(64, 9)  # a shape no other test prices: the warning comes once per count
+    record = record_draws(lambda: nn.functional.dropout(x, 0.5, training=True))
+    with pytest.warns(UserWarning, match=r"draws 1 under torch 2\.6 and 1,152 on the installed.*"
+                                         r"exact to the start of the resumed epoch, not after"):
+        record.total("2.6")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert record.total("2.6") == 1  # once
+
+
+def test_sampler_advice_names_the_run_release():
+    """The self-check's advice for an old release's sampler points to pricing under that release."""
+    from replay_sampler import ReplayableRandomSampler
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        sampler = ReplayableRandomSampler(range(10), torch_version="2.6", draws_per_epoch=2)
+        with pytest.warns(UserWarning, match=r"the run was made under torch 2\.6.*"
+                                             r"measure_draws\(one_epoch, torch_version='2\.6'\)"):
+            for _ in range(3):
+                list(sampler)
+                torch.rand(5)

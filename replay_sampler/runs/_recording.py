@@ -177,6 +177,26 @@ def price(op: RandomOp, profile: TorchProfile, *, mkl: bool = True, intel_cpu: b
     return None
 
 
+_DRIFT_WARNED: set[tuple[TorchProfile, int, int]] = set()
+
+
+def _warn_drift(run: TorchProfile, then: int, installed: TorchProfile, now: int) -> None:
+    """Once per (release, counts): the installed kernels draw differently for
+    this code, so a resumed run is exact only up to where it resumes."""
+    key = (run, then, now)
+    if key in _DRIFT_WARNED:
+        return
+    _DRIFT_WARNED.add(key)
+    warnings.warn(
+        f"this code draws {then:,} under {run} and {now:,} on the installed {installed}: a run "
+        f"made under {run} and resumed here is exact to the start of the resumed epoch, not "
+        f"after -- from there on its epochs draw {now:,} where the original run drew {then:,}, "
+        "so its data order and random stream leave the original's",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
 @dataclass(frozen=True)
 class DrawRecord:
     """The random ops one run of a function made, in order (:func:`record_draws`)."""
@@ -230,7 +250,10 @@ class DrawRecord:
         for op in self.on_generator():
             cost = price(op, profile, mkl=mkl, intel_cpu=intel_cpu)
             total += op.draws if cost is None else cost
+        if total != self.measured:
+            _warn_drift(profile, total, TorchProfile.of(None), self.measured)
         return total
+
 
     def rows(self, torch_version: Any = None, *, mkl: bool = True,
              intel_cpu: bool = True) -> list[tuple[str, int, int]]:
