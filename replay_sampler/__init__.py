@@ -59,6 +59,7 @@ _LAZY = {
     "epoch_base_seed": ".samplers._workers",
     "States": ".runs._states",
     "reconstruct": ".runs._states",
+    "reconstruct_generators": ".runs._states",
     "check": ".runs._states",
     "measure_draws": ".runs._states",
     "record_draws": ".runs._recording",
@@ -77,6 +78,7 @@ if TYPE_CHECKING:  # the real names and signatures for type checkers (py.typed)
         measure_cuda_offsets,
         measure_draws,
         reconstruct,
+        reconstruct_generators,
     )
     from .samplers._distributed import ReplayableDistributedSampler
     from .samplers._loaders import draws_per_epoch
@@ -113,6 +115,7 @@ __all__ = [  # the names above and in _LAZY (a test keeps them in step)
     "measure_cuda_offsets",
     "measure_draws",
     "reconstruct",
+    "reconstruct_generators",
     "record_draws",
     "replayable_random_split",
     "timeline",

@@ -36,6 +36,7 @@ from replay_sampler.core import (
     TorchProfile,
     bernoulli_draws,
     dropout_draws,
+    generator_states_at,
     rand_draws,
     randint_draws,
     random_draws,
@@ -349,8 +350,20 @@ def _sampler_epochs(rec: dict[str, Any], prof: TorchProfile, label: str, n: int,
     return problems
 
 
+def _own_states(problems: Problems, rec: dict[str, Any], loader: Loader, prof: TorchProfile) -> None:
+    """``generator_states_at`` after each recorded epoch against the recorded own-generator state."""
+    run = Run(0, ("torch",), loaders=(loader,), torch_version=prof.name)
+    for e, expected in enumerate(rec["g_state_sha"]):
+        got = generator_states_at(run, e + 1)[loader.label]
+        if _sha_bytes(got) != expected:
+            problems.append(f"generator_states_at(run, {e + 1}): the own generator's state differs")
+    _run_states(problems, rec, run)
+
+
 def check_generator_dataloader(rec: dict[str, Any], prof: TorchProfile) -> Problems:
     problems = _sampler_epochs(rec, prof, "sampler", 100, own=True, loader=10)
+    _own_states(problems, rec, Loader(100, shuffle=True, sampler_generator="own",
+                                      loader_generator="own", generator_seed=7), prof)
     for e, draws in enumerate(rec["g_draws"]):
         _compare(problems, f"g_draws[{e}]", draws,
                  lambda: 2 + random_sampler_draws(100, own_generator=True, profile=prof))
@@ -359,6 +372,8 @@ def check_generator_dataloader(rec: dict[str, Any], prof: TorchProfile) -> Probl
 
 def check_generator_sampler_bare(rec: dict[str, Any], prof: TorchProfile) -> Problems:
     problems = _sampler_epochs(rec, prof, "sampler", 100, own=True)
+    _own_states(problems, rec, Loader(100, shuffle=True, sampler_generator="own", bare=True,
+                                      generator_seed=7), prof)
     for e, draws in enumerate(rec["g_draws"]):
         _compare(problems, f"g_draws[{e}]", draws,
                  lambda: random_sampler_draws(100, own_generator=True, profile=prof))
@@ -367,6 +382,8 @@ def check_generator_sampler_bare(rec: dict[str, Any], prof: TorchProfile) -> Pro
 
 def check_global_sampler_bare(rec: dict[str, Any], prof: TorchProfile) -> Problems:
     problems = _sampler_epochs(rec, prof, "sampler", 100, own=False)
+    _run_states(problems, rec, Run(0, ("torch",), loaders=(Loader(100, shuffle=True, bare=True),),
+                                   torch_version=prof.name))
     for e, draws in enumerate(rec["global_draws"]):
         _compare(problems, f"global_draws[{e}]", draws, lambda: random_sampler_draws(100, profile=prof))
     return problems
@@ -404,6 +421,12 @@ def check_replacement(rec: dict[str, Any], prof: TorchProfile) -> Problems:
         own, ns = m.group(1) == "g", int(m.group(3)) if m.group(3) else None
         problems += [f"{key}: {p}" for p in _sampler_epochs(r, prof, "sampler", 50, own=own,
                                                              replacement=True, num_samples=ns)]
+        if own:
+            _own_states(problems, r, Loader(50, shuffle=True, replacement=True, num_samples=ns, bare=True,
+                                            sampler_generator="own", generator_seed=7), prof)
+        else:
+            bare = Loader(50, shuffle=True, replacement=True, num_samples=ns, bare=True)
+            _run_states(problems, r, Run(0, ("torch",), loaders=(bare,), torch_version=prof.name))
         field = "g_draws" if own else "global_draws"
         for e, draws in enumerate(r[field]):
             _compare(problems, f"{key} {field}[{e}]", draws,
@@ -420,6 +443,8 @@ def check_num_samples_above_n(rec: dict[str, Any], prof: TorchProfile) -> Proble
             continue
         ns = int(m.group(1))
         problems += [f"{key}: {p}" for p in _sampler_epochs(r, prof, "sampler", 20, own=True, num_samples=ns)]
+        _own_states(problems, r, Loader(20, shuffle=True, num_samples=ns, bare=True,
+                                        sampler_generator="own", generator_seed=7), prof)
         for e, draws in enumerate(r["g_draws"]):
             _compare(problems, f"{key} g_draws[{e}]", draws,
                      lambda ns=ns: random_sampler_draws(20, ns, own_generator=True, profile=prof))
@@ -524,6 +549,8 @@ def check_datapipe(rec: dict[str, Any], prof: TorchProfile) -> Problems:
         loader = Loader(0, datapipe=True, workers=workers, persistent_workers=persistent)
         run = Run(0, ("torch",), loaders=(loader,), torch_version=prof.name)
         problems += [f"{key}: {p}" for p in _collect(_run_states, rec[key], run)]
+    own = Loader(0, datapipe=True, loader_generator="own", generator_seed=7)
+    problems += [f"generator: {p}" for p in _collect(_own_states, rec["generator"], own, prof)]
     return problems
 
 
@@ -564,8 +591,6 @@ NOT_CHECKED = {
     "workers (augment_sha)": "values drawn inside workers come from torch, not from the library",
     "seeding (fresh_generator_*)": "a fresh torch.Generator() is seeded by torch's default seed, "
                                    "not a state the library reconstructs",
-    "datapipe (generator)": "states of a loader's own generator: Run reconstructs the global "
-                            "generator only",
 }
 
 
@@ -613,6 +638,13 @@ def test_the_wrong_release_fails(release, wrong, name):
     assert CHECKS[name](data["scenarios"][name], TorchProfile.of(wrong)) != []
 
 
+def test_the_wrong_generator_seed_fails():
+    """Negative control for own generators: another seed's states do not match."""
+    rec = vectors.load(RELEASES["2.13.0"])["scenarios"]["generator_sampler_bare"]
+    wrong = Loader(100, shuffle=True, sampler_generator="own", bare=True, generator_seed=8)
+    assert _collect(_own_states, rec, wrong, TorchProfile.of("2.13")) != []
+
+
 def test_the_wrong_cpu_fails():
     """1.13.1 on an AMD CPU took the per-element kernel: the Intel vectors refuse that model."""
     rec = vectors.load(RELEASES["1.13.1"])["scenarios"]["dropout"]["dropout_float32_64x8"]
@@ -644,3 +676,17 @@ def test_a_corrupt_vector_file_is_refused(tmp_path):
     renamed.write_text(json.dumps(good))
     with pytest.raises(vectors.VectorFileError, match=r"the file name says torch 2\.7\.0"):
         vectors.load(renamed)
+
+
+def test_reconstructed_generators_continue_a_real_loader():
+    """reconstruct_generators hands back a loader's own generator as a real run left it."""
+    from replay_sampler import reconstruct_generators
+
+    loader = Loader(100, shuffle=True, sampler_generator="own", loader_generator="own",
+                    generator_seed=7, label="train")
+    g = torch.Generator().manual_seed(7)
+    real = DataLoader(_Index(100), batch_size=10, shuffle=True, generator=g)
+    for _ in range(4):
+        _flat(real)
+    got = reconstruct_generators(Run(0, ("torch",), loaders=(loader,)), 4)["train"]
+    assert torch.equal(got.get_state(), g.get_state())

@@ -39,7 +39,16 @@ from ._draws import (
 from ._errors import CorruptStateError, ForeignStateError, NotReachedError
 from ._formats import CUDA_STATE_SIZE, TORCH_STATE_SIZE
 from ._mt19937 import MT19937State, TorchCPUState, temper, untemper
-from ._plan import Draws, Loader, Run, Split, cuda_states_at, split_lengths, states_at
+from ._plan import (
+    Draws,
+    Loader,
+    Run,
+    Split,
+    cuda_states_at,
+    generator_states_at,
+    split_lengths,
+    states_at,
+)
 from ._profiles import RANDPERM_LARGE_N, SamplerGlobalDraws, TorchProfile
 
 __all__ = [
@@ -65,6 +74,7 @@ __all__ = [
     "cuda_states_at",
     "draws_between",
     "dropout_draws",
+    "generator_states_at",
     "int64_random_draws",
     "rand_draws",
     "randint_bounds",

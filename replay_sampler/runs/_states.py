@@ -35,7 +35,7 @@ from ..core._errors import CorruptStateError, NotReachedError
 from ..core._formats import CUDA_STATE_SIZE as _CUDA_STATE_SIZE
 from ..core._formats import TORCH_LEGACY_STATE_SIZE
 from ..core._mt19937 import MT19937State, TorchCPUState
-from ..core._plan import Loader, Run, cuda_states_at, states_at
+from ..core._plan import Loader, Run, cuda_states_at, generator_states_at, states_at
 from ..core._profiles import TorchProfile
 from ..samplers._timeline import preserved
 
@@ -228,6 +228,16 @@ def reconstruct(run: Run, epoch: int) -> States:
     torch_state, numpy_state, random_state = states_at(run, epoch)
     return States(run.check_epoch(epoch), torch_state, numpy_state, random_state, run.to_dict(),
                   cuda_states_at(run, epoch) or None)
+
+
+def reconstruct_generators(run: Run, epoch: int) -> dict[str, torch.Generator]:
+    """Every loader's own ``torch.Generator`` the run describes
+    (``Loader(..., generator_seed=s)``: ``DataLoader(shuffle=True, generator=g)``
+    or a bare ``RandomSampler(generator=g)``), by loader label, as it stood at
+    the start of ``epoch`` -- new generators; pass them to the resumed run's
+    loaders, or copy their states into its own with ``g.set_state(...)``."""
+    return {label: _torch.generator_at(TorchCPUState(raw))
+            for label, raw in generator_states_at(run, epoch).items()}
 
 
 @dataclass(frozen=True)
