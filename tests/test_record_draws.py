@@ -151,3 +151,13 @@ def test_sampler_advice_names_the_run_release():
             for _ in range(3):
                 list(sampler)
                 torch.rand(5)
+
+
+def test_explain_lists_the_ops_of_a_recorded_step():
+    """A recorded prologue step shows a line per op in Run.explain."""
+    from replay_sampler import Run
+
+    step = record_draws(_model).as_draws("model init", "2.6")
+    assert step.count == 641
+    text = Run(1, prologue=(step,), torch_version="2.6").explain(0)
+    assert "model init: 641 draws" in text and "init.kaiming_uniform_ [64, 8] float32 (1x)" in text

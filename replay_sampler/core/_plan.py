@@ -135,9 +135,15 @@ class Draws:
 
     count: int
     label: str = "other draws"
+    #: ``(op, calls, draws)`` per random op that made up ``count``, shown by
+    #: :meth:`Run.explain` (``replay_sampler.DrawRecord.as_draws`` fills it).
+    ops: tuple[tuple[str, int, int], ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "count", _count(self.count, "Draws.count"))
+        ops = tuple((str(op), _count(calls, "Draws.ops calls"), _count(n, "Draws.ops draws"))
+                    for op, calls, n in self.ops)
+        object.__setattr__(self, "ops", ops)
 
     def draws(self, profile: TorchProfile) -> int:
         return self.count
@@ -417,7 +423,12 @@ class Run:
             "",
             f"{'prologue (once, between seeding and the loop)':<{width + 2}} {'torch draws':>12}",
         ]
-        lines += [row(step.describe(p), step.draws(p)) for step in self.prologue] or ["  (nothing)"]
+        for step in self.prologue:
+            lines.append(row(step.describe(p), step.draws(p)))
+            if isinstance(step, Draws):
+                lines += [row(f"  {op} ({calls}x)", n) for op, calls, n in step.ops]
+        if not self.prologue:
+            lines.append("  (nothing)")
         if not any(isinstance(step, Draws) for step in self.prologue):
             lines.append("  (no other draws given: a model built on the CPU here draws too --")
             lines.append("   measure it with replay_sampler.measure_draws and add it)")

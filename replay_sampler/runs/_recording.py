@@ -50,6 +50,7 @@ from ..core._draws import (
     random_draws,
     randperm_draws,
 )
+from ..core._plan import Draws
 from ..core._profiles import TorchProfile
 from ..samplers._timeline import preserved
 
@@ -271,6 +272,13 @@ class DrawRecord:
             calls_draws[0] += 1
             calls_draws[1] += cost
         return [(key, calls, draws) for key, (calls, draws) in grouped.items()]
+
+    def as_draws(self, label: str, torch_version: Any = None, *, mkl: bool = True,
+                 intel_cpu: bool = True) -> Draws:
+        """A prologue step (:class:`~replay_sampler.Draws`) of this record's
+        draws under ``torch_version``, its ops listed by ``Run.explain``."""
+        rows = self.rows(torch_version, mkl=mkl, intel_cpu=intel_cpu)
+        return Draws(self.total(torch_version, mkl=mkl, intel_cpu=intel_cpu), label, tuple(rows))
 
     def explain(self, torch_version: Any = None, **kw: Any) -> str:
         """The rows as text, a line per op, and the total."""
