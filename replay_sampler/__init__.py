@@ -59,14 +59,18 @@ _LAZY = {
     "epoch_base_seed": ".samplers._workers",
     "States": ".runs._states",
     "reconstruct": ".runs._states",
+    "reconstruct_generators": ".runs._states",
     "check": ".runs._states",
     "measure_draws": ".runs._states",
+    "record_draws": ".runs._recording",
+    "DrawRecord": ".runs._recording",
     "measure_cuda_offsets": ".runs._states",
     "describe_loader": ".runs._states",
 }
 
 if TYPE_CHECKING:  # the real names and signatures for type checkers (py.typed)
     from ._torch import advance, draws_between
+    from .runs._recording import DrawRecord, record_draws
     from .runs._states import (
         States,
         check,
@@ -74,6 +78,7 @@ if TYPE_CHECKING:  # the real names and signatures for type checkers (py.typed)
         measure_cuda_offsets,
         measure_draws,
         reconstruct,
+        reconstruct_generators,
     )
     from .samplers._distributed import ReplayableDistributedSampler
     from .samplers._loaders import draws_per_epoch
@@ -84,6 +89,7 @@ if TYPE_CHECKING:  # the real names and signatures for type checkers (py.typed)
 
 __all__ = [  # the names above and in _LAZY (a test keeps them in step)
     "CorruptStateError",
+    "DrawRecord",
     "Draws",
     "ForeignStateError",
     "Loader",
@@ -109,6 +115,8 @@ __all__ = [  # the names above and in _LAZY (a test keeps them in step)
     "measure_cuda_offsets",
     "measure_draws",
     "reconstruct",
+    "reconstruct_generators",
+    "record_draws",
     "replayable_random_split",
     "timeline",
     "worker_seeds",

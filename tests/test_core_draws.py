@@ -65,7 +65,7 @@ def test_randint_rule_before_2_7():
     """Before 2.7 the 64-bit draw started at 2**32 and only for 64-bit and float dtypes."""
     assert randint_draws(2**28, 3, profile="2.6") == 3
     assert randint_draws(2**32, 3, dtype="int64", profile="2.6") == 6
-    assert randint_draws(2**32, 3, dtype="torch.int32", profile="2.6") == 3
+    assert randint_draws(2**31, 3, low=-2**31, dtype="torch.int32", profile="2.6") == 3
     assert randint_draws(2**28, 3, dtype="int32", profile="2.7") == 6
 
 
@@ -114,6 +114,9 @@ def test_default_profile_is_the_installed_torch():
         (lambda: TorchProfile.of("0.4"), ValueError, "torch_version must be 1.0 or later"),
         (lambda: randperm_draws(-1), ValueError, "n must be a non-negative integer, got -1"),
         (lambda: randint_draws(0), ValueError, "high must be greater than low"),
+        (lambda: randint_draws(2**32, dtype="int32"), ValueError,
+         r"high - 1 = 4294967295 is out of bounds for int32"),
+        (lambda: randint_draws(10, dtype="complex64"), ValueError, "dtype must be one of"),
         (lambda: rand_draws("3"), TypeError, "size must be an integer or a sequence"),
     ],
 )
@@ -132,3 +135,17 @@ def test_random_sampler_draws(n, num_samples, replacement, own):
     list(torch.utils.data.RandomSampler(range(n), replacement, num_samples, generator=gen if own else None))
     expected = random_sampler_draws(n, num_samples, replacement, own_generator=own)
     assert draws_between(before, gen.get_state(), 10**6) == expected
+
+
+def test_versions_outside_the_known_range():
+    """Too old, a major release no profile knows, and a newer minor: each named with the known range."""
+    with pytest.raises(ValueError, match=r"got 0\.4; profiles describe torch 1\.0 to 2\.14"):
+        TorchProfile.of("0.4")
+    with pytest.raises(ValueError, match=r"torch_version 3\.0 is a major release no profile describes"):
+        TorchProfile.of("3.0")
+    with pytest.raises(ValueError, match=r"got 'banana'; profiles describe torch 1\.0 to 2\.14 "
+                                         r"\(recorded from the real release: 1\.13, 2\.0"):
+        TorchProfile.of("banana")
+    with pytest.warns(UserWarning, match=r"torch 2\.99 is newer than every release whose draws are known"):
+        assert TorchProfile.of("2.99").version == (2, 99)
+    assert TorchProfile.of("2.6").recorded and not TorchProfile.of("1.8").recorded

@@ -25,9 +25,13 @@ from ._distance import draws_between
 from ._draws import (
     RANDOM64_DRAWS,
     SEED_DRAWS,
+    bernoulli_draws,
+    dropout_draws,
     int64_random_draws,
     rand_draws,
+    randint_bounds,
     randint_draws,
+    random_draws,
     random_sampler_draws,
     random_split_draws,
     randperm_draws,
@@ -35,7 +39,16 @@ from ._draws import (
 from ._errors import CorruptStateError, ForeignStateError, NotReachedError
 from ._formats import CUDA_STATE_SIZE, TORCH_STATE_SIZE
 from ._mt19937 import MT19937State, TorchCPUState, temper, untemper
-from ._plan import Draws, Loader, Run, Split, cuda_states_at, split_lengths, states_at
+from ._plan import (
+    Draws,
+    Loader,
+    Run,
+    Split,
+    cuda_states_at,
+    generator_states_at,
+    split_lengths,
+    states_at,
+)
 from ._profiles import RANDPERM_LARGE_N, SamplerGlobalDraws, TorchProfile
 
 __all__ = [
@@ -57,11 +70,16 @@ __all__ = [
     "TorchCPUState",
     "TorchCUDAState",
     "TorchProfile",
+    "bernoulli_draws",
     "cuda_states_at",
     "draws_between",
+    "dropout_draws",
+    "generator_states_at",
     "int64_random_draws",
     "rand_draws",
+    "randint_bounds",
     "randint_draws",
+    "random_draws",
     "random_sampler_draws",
     "random_split_draws",
     "randperm_draws",

@@ -135,9 +135,15 @@ class Draws:
 
     count: int
     label: str = "other draws"
+    #: ``(op, calls, draws)`` per random op that made up ``count``, shown by
+    #: :meth:`Run.explain` (``replay_sampler.DrawRecord.as_draws`` fills it).
+    ops: tuple[tuple[str, int, int], ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "count", _count(self.count, "Draws.count"))
+        ops = tuple((str(op), _count(calls, "Draws.ops calls"), _count(n, "Draws.ops draws"))
+                    for op, calls, n in self.ops)
+        object.__setattr__(self, "ops", ops)
 
     def draws(self, profile: TorchProfile) -> int:
         return self.count
@@ -164,9 +170,30 @@ class Loader:
     loader_generator: str = "global"
     persistent_workers: bool = False
     label: str = "loader"
+    datapipe: bool = False
+    workers: int = 0
+    generator_seed: int | None = None
+    bare: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "size", _count(self.size, "Loader.size"))
+        object.__setattr__(self, "workers", _count(self.workers, "Loader.workers"))
+        if self.generator_seed is not None:
+            object.__setattr__(self, "generator_seed", integer(self.generator_seed, "Loader.generator_seed"))
+            if "own" not in (self.sampler_generator, self.loader_generator):
+                raise ValueError(
+                    "Loader.generator_seed describes the loader's own torch.Generator; give "
+                    "sampler_generator='own' and/or loader_generator='own' with it"
+                )
+        if self.bare and (self.datapipe or self.persistent_workers or self.workers):
+            raise ValueError("Loader.bare: a sampler iterated without a DataLoader has no "
+                             "datapipe and no workers")
+        if self.datapipe and self.shuffle and self.sampler_generator != "global":
+            raise ValueError("Loader.datapipe: an IterDataPipe loader has no sampler generator; "
+                             "leave sampler_generator at 'global'")
+        if self.datapipe and self.persistent_workers and not self.workers:
+            raise ValueError("Loader.persistent_workers with datapipe=True needs workers >= 1 "
+                             "(the number of worker processes)")
         if self.num_samples is not None:
             object.__setattr__(self, "num_samples", _count(self.num_samples, "Loader.num_samples"))
         _which(self.sampler_generator, "Loader.sampler_generator")
@@ -175,9 +202,37 @@ class Loader:
             raise ValueError("Loader.replacement needs shuffle=True")
 
     def seed_draws(self, first: bool) -> int:
-        if self.loader_generator != "global" or (self.persistent_workers and not first):
+        """Global draws of one epoch's iterator seeds: the base seed, and for an
+        ``IterDataPipe`` the shared seed (:meth:`shared_seed_draws`)."""
+        if self.loader_generator != "global" or self.bare:
             return 0
+        base = 0 if self.persistent_workers and not first else SEED_DRAWS
+        return base + self.shared_seed_draws(first)
+
+    def shared_seed_draws(self, first: bool) -> int:
+        """An ``IterDataPipe`` loader's ``_share_dist_seed`` draws (2 each) from
+        ``loader.generator``: one per iterator reset; a multi-worker
+        iterator draws it in ``__init__`` and again in its first ``_reset``;
+        persistent workers create the iterator in the first epoch only."""
+        if not self.datapipe:
+            return 0
+        if self.workers and (first or not self.persistent_workers):
+            return 2 * SEED_DRAWS
         return SEED_DRAWS
+
+    def own_draws(self, profile: TorchProfile, first: bool) -> int:
+        """Draws of one epoch from the loader's own generator (the one
+        ``generator_seed`` seeded): the sampler's, when it draws from it, and
+        the iterator seeds, when ``loader_generator='own'``."""
+        total = 0
+        if self.shuffle and self.sampler_generator == "own":
+            n = self.size
+            num = self.num_samples if self.num_samples is not None else n
+            total += random_sampler_draws(n, num, self.replacement, own_generator=True, profile=profile)
+        if self.loader_generator == "own" and not self.bare:
+            base = 0 if self.persistent_workers and not first else SEED_DRAWS
+            total += base + (self.shared_seed_draws(first) if self.datapipe else 0)
+        return total
 
     def sampler_draws(self, profile: TorchProfile) -> int:
         """Global draws of one epoch of this loader's sampler."""
@@ -196,7 +251,10 @@ class Loader:
         seed = self.seed_draws(first)
         if self.loader_generator == "global":
             note = " (persistent workers: first epoch only)" if self.persistent_workers else ""
-            rows.append((f"{self.label}: DataLoader base seed{note}", seed))
+            shared = self.shared_seed_draws(first)
+            rows.append((f"{self.label}: DataLoader base seed{note}", seed - shared))
+            if self.datapipe:
+                rows.append((f"{self.label}: IterDataPipe shared seed (_share_dist_seed)", shared))
         if self.shuffle and self.sampler_generator == "global":
             mode = profile.sampler_global_draws
             what = {
@@ -365,7 +423,12 @@ class Run:
             "",
             f"{'prologue (once, between seeding and the loop)':<{width + 2}} {'torch draws':>12}",
         ]
-        lines += [row(step.describe(p), step.draws(p)) for step in self.prologue] or ["  (nothing)"]
+        for step in self.prologue:
+            lines.append(row(step.describe(p), step.draws(p)))
+            if isinstance(step, Draws):
+                lines += [row(f"  {op} ({calls}x)", n) for op, calls, n in step.ops]
+        if not self.prologue:
+            lines.append("  (nothing)")
         if not any(isinstance(step, Draws) for step in self.prologue):
             lines.append("  (no other draws given: a model built on the CPU here draws too --")
             lines.append("   measure it with replay_sampler.measure_draws and add it)")
@@ -453,6 +516,30 @@ def states_at(run: Run, epoch: int) -> tuple[bytes | None, tuple[Any, ...] | Non
             k * run.random_epoch_draws
         ).to_python_random()
     return torch_state, numpy_state, random_state
+
+
+def generator_states_at(run: Run, epoch: int) -> dict[str, bytes]:
+    """The state (5056 bytes) at the start of ``epoch`` of every loader's own
+    generator the run describes (``Loader.generator_seed``), by loader label:
+    ``torch.Generator().manual_seed(generator_seed)`` moved by each earlier
+    epoch's draws of that loader (:meth:`Loader.own_draws`).  Each such
+    generator is taken to be that loader's alone."""
+    if not isinstance(run, Run):
+        raise TypeError(f"run must be a Run, got {type(run).__name__}")
+    e = run.check_epoch(epoch)
+    k = e - run.first_epoch
+    out: dict[str, bytes] = {}
+    for loader in run.loaders:
+        if loader.generator_seed is None:
+            continue
+        if loader.label in out:
+            raise ValueError(f"two loaders with generator_seed share the label {loader.label!r}; "
+                             "label them apart")
+        per = (loader.own_draws(run.profile, True), loader.own_draws(run.profile, False))
+        draws = draws_to_epoch(per if per[0] != per[1] else per[0], k)
+        mt = MT19937State.from_seed(loader.generator_seed).advance(draws)
+        out[loader.label] = TorchCPUState.fresh(loader.generator_seed, mt).raw
+    return out
 
 
 def cuda_states_at(run: Run, epoch: int) -> tuple[TorchCUDAState, ...]:

@@ -13,6 +13,7 @@ import enum
 import functools
 import importlib.metadata
 import re
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,18 @@ RANDPERM_LARGE_N = (1 << 32) // 20
 
 #: The oldest release a profile describes.
 OLDEST = (1, 0)
+#: The newest release whose rules are known (recorded); later 2.x releases
+#: are taken to follow its rules, with a warning.
+NEWEST = (2, 14)
+#: Releases whose rules were recorded from the real release
+#: (``tests/reference/vectors``); the others are modelled from source only.
+RECORDED = ((1, 13), (2, 0), (2, 5), (2, 6), (2, 7), (2, 13), (2, 14))
+
+
+def _known() -> str:
+    recorded = ", ".join(f"{a}.{b}" for a, b in RECORDED)
+    return (f"profiles describe torch {OLDEST[0]}.{OLDEST[1]} to {NEWEST[0]}.{NEWEST[1]} "
+            f"(recorded from the real release: {recorded})")
 
 
 class SamplerGlobalDraws(enum.Enum):
@@ -50,6 +63,17 @@ def _installed_torch() -> str:
         raise ValueError("torch is not installed; pass torch_version explicitly") from None
 
 
+@functools.cache
+def _warn_newer(version: tuple[int, int]) -> None:
+    """Warn once per release newer than every known profile."""
+    warnings.warn(
+        f"torch {version[0]}.{version[1]} is newer than every release whose draws are known; "
+        f"it is taken to draw as torch {NEWEST[0]}.{NEWEST[1]} does ({_known()}). Check a "
+        "reconstruction against a saved state (check()) before trusting it",
+        stacklevel=4,
+    )
+
+
 @dataclass(frozen=True, order=True)
 class TorchProfile:
     """The rules a given torch release follows when it draws.
@@ -73,15 +97,23 @@ class TorchProfile:
             match = re.match(r"^\s*(\d+)\.(\d+)", version)
             if not match:
                 raise ValueError(
-                    f"torch_version must look like '2.13' or '1.8.1', got {version!r}"
+                    f"torch_version must look like '2.13' or '1.8.1', got {version!r}; {_known()}"
                 )
             major, minor = int(match.group(1)), int(match.group(2))
         else:
             raise TypeError(f"torch_version must be a string like '2.13', got {version!r}")
         if (major, minor) < OLDEST:
             raise ValueError(
-                f"torch_version must be {OLDEST[0]}.{OLDEST[1]} or later, got {major}.{minor}"
+                f"torch_version must be {OLDEST[0]}.{OLDEST[1]} or later, got {major}.{minor}; "
+                f"{_known()}"
             )
+        if major > NEWEST[0]:
+            raise ValueError(
+                f"torch_version {major}.{minor} is a major release no profile describes; "
+                f"{_known()}"
+            )
+        if (major, minor) > NEWEST:
+            _warn_newer((major, minor))
         return cls((major, minor))
 
     def __str__(self) -> str:
@@ -104,14 +136,70 @@ class TorchProfile:
 
     @property
     def randint_wide_from(self) -> int:
-        """Range from which ``randint`` draws 64 bits per element."""
+        """Range (``to - from`` after the float dtypes' rounding of the bounds)
+        from which ``randint``/``random_(from, to)`` draw 64 bits per element."""
         return 1 << 28 if self.version >= (2, 7) else 1 << 32
 
     @property
     def randint_wide_any_dtype(self) -> bool:
         """From 2.7 on the wide path is taken for every dtype; before, only for
-        64-bit and floating dtypes (the others cannot hold such a range)."""
+        int64, float64, float32 and bfloat16 (not int32 even at a range of
+        2**32, not float16)."""
         return self.version >= (2, 7)
+
+    @property
+    def recorded(self) -> bool:
+        """Were this release's rules recorded from the real release
+        (``tests/reference/vectors``), or are they modelled from source only?"""
+        return self.version in RECORDED
+
+    @property
+    def empty_draws_nothing(self) -> bool:
+        """Every distribution op returns before drawing on an empty tensor
+        (``CHECK_EMPTY_AND_RETURN``, pytorch#103507, 2.1+); before, the MKL
+        ``bernoulli_``/``exponential_`` kernels still drew their seed."""
+        return self.version >= (2, 1)
+
+    def bernoulli_scalar_per_call(self, mkl: bool = True, intel_cpu: bool = True) -> bool:
+        """Does CPU ``bernoulli_(p: float)`` (and dropout) draw one 32-bit seed
+        per call (an MKL VSL stream) rather than two draws per element?
+
+        Only up to 2.6, only in MKL builds (``torch.backends.mkl.is_available()``),
+        and up to 1.13 only on an Intel CPU (the kernel checked the vendor);
+        2.0-2.6 binaries have no vendor check.  From 2.7 public builds compile
+        the MKL path out (pytorch#146174).  Neither the build nor the CPU is
+        part of a run's description: callers take them as arguments.
+        """
+        if self.version >= (2, 7) or not mkl:
+            return False
+        return intel_cpu or self.version >= (2, 0)
+
+    @property
+    def bernoulli_half_cpu(self) -> bool:
+        """Does CPU ``bernoulli_`` accept float16 tensors?  Refused on 2.0.1
+        (the MKL kernel's dispatch lacked Half; after drawing its seed),
+        accepted on 2.5.1; releases between are taken as 2.5 (not pinned)."""
+        return self.version >= (2, 5)
+
+    def exponential_per_call(self, mkl: bool = True) -> bool:
+        """Does CPU ``exponential_`` (and ``multinomial`` without replacement)
+        draw one seed per call (MKL VSL, 2.0-2.6 MKL builds) rather than two
+        draws per element?"""
+        return mkl and (2, 0) <= self.version < (2, 7)
+
+    @property
+    def multinomial_k1_fast_path(self) -> bool:
+        """``multinomial(probs, 1, replacement=True)`` takes the exponential
+        fast path (2.0+); on 1.13 the replacement kernel."""
+        return self.version >= (2, 0)
+
+    @property
+    def normal_half_blocks(self) -> bool:
+        """Contiguous bfloat16/float16 ``normal_`` with ``n >= 16`` draws
+        ``16 * ceil(n / 16)`` (2.13, 2.14 recorded) rather than
+        ``n + 16 * [n % 16 != 0]`` (<= 2.7).  The change lies between 2.7 and
+        2.13 and is not pinned; 2.8-2.12 are taken as 2.13."""
+        return self.version >= (2, 8)
 
     # -- RandomSampler ---------------------------------------------------------------
     @property

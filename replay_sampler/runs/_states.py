@@ -18,7 +18,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
+from torch.utils.data import (
+    BatchSampler,
+    DataLoader,
+    IterDataPipe,
+    RandomSampler,
+    SequentialSampler,
+)
 
 from .. import _torch
 from .._version import __version__
@@ -29,7 +35,7 @@ from ..core._errors import CorruptStateError, NotReachedError
 from ..core._formats import CUDA_STATE_SIZE as _CUDA_STATE_SIZE
 from ..core._formats import TORCH_LEGACY_STATE_SIZE
 from ..core._mt19937 import MT19937State, TorchCPUState
-from ..core._plan import Loader, Run, cuda_states_at, states_at
+from ..core._plan import Loader, Run, cuda_states_at, generator_states_at, states_at
 from ..core._profiles import TorchProfile
 from ..samplers._timeline import preserved
 
@@ -224,6 +230,16 @@ def reconstruct(run: Run, epoch: int) -> States:
                   cuda_states_at(run, epoch) or None)
 
 
+def reconstruct_generators(run: Run, epoch: int) -> dict[str, torch.Generator]:
+    """Every loader's own ``torch.Generator`` the run describes
+    (``Loader(..., generator_seed=s)``: ``DataLoader(shuffle=True, generator=g)``
+    or a bare ``RandomSampler(generator=g)``), by loader label, as it stood at
+    the start of ``epoch`` -- new generators; pass them to the resumed run's
+    loaders, or copy their states into its own with ``g.set_state(...)``."""
+    return {label: _torch.generator_at(TorchCPUState(raw))
+            for label, raw in generator_states_at(run, epoch).items()}
+
+
 @dataclass(frozen=True)
 class Finding:
     generator: str
@@ -316,9 +332,18 @@ def _check_cuda(run: Run, epoch: int, ours: tuple[TorchCUDAState, ...], saved: A
 
 
 def measure_draws(fn: Callable[[], Any], generator: torch.Generator | None = None,
-                  limit: int = 10**9) -> int:
+                  limit: int = 10**9, *, torch_version: Any = None, mkl: bool = True,
+                  intel_cpu: bool = True) -> int:
     """Run ``fn()`` and return how many draws it took from ``generator``
     (default: torch's global one).
+
+    With ``torch_version``, the count is what the same random ops drew under
+    that release: every random op ``fn`` makes is recorded on the installed
+    torch and priced by that release's rules (:func:`record_draws`,
+    :meth:`DrawRecord.total`; ``mkl`` and ``intel_cpu`` describe the run's
+    build and CPU, which decide CPU dropout's count up to torch 2.6).  Use it
+    for a run made under another release: counted on the installed torch, a
+    loop with CPU dropout drew 1 per call up to 2.6 and 2 per element since.
 
     Afterwards everything is as it was before: torch's global generator, the
     generator measured, and every ``ReplayableRandomSampler`` with its
@@ -337,6 +362,11 @@ def measure_draws(fn: Callable[[], Any], generator: torch.Generator | None = Non
     limit = integer(limit, "limit", 0)
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    if torch_version is not None:
+        profile = TorchProfile.of(torch_version)  # refuses a bad version before fn runs
+        from ._recording import record_draws
+
+        return record_draws(fn, gen, limit).total(profile, mkl=mkl, intel_cpu=intel_cpu)
     with preserved():
         before = _torch.read(gen)
         fn()
@@ -437,12 +467,15 @@ def describe_loader(loader: DataLoader[Any], label: str = "loader") -> Loader:
     def kind(gen: Any) -> str:
         return "global" if gen is None or gen is torch.default_generator else "own"
 
-    size = len(loader.dataset)  # type: ignore[arg-type]
     common: dict[str, Any] = {
         "loader_generator": kind(loader.generator),
         "persistent_workers": bool(loader.persistent_workers and loader.num_workers),
         "label": label,
     }
+    if isinstance(loader.dataset, IterDataPipe):
+        # the sampler is _InfiniteConstantSampler; the datapipe shuffles from the shared seed
+        return Loader(0, datapipe=True, workers=loader.num_workers, **common)
+    size = len(loader.dataset)  # type: ignore[arg-type]
     if isinstance(sampler, (RandomSampler, ReplayableRandomSampler)):
         return Loader(size, shuffle=True, replacement=sampler.replacement,
                       num_samples=sampler._num_samples,

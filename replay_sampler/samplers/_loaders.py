@@ -8,6 +8,7 @@ import torch
 from torch.utils.data import (
     BatchSampler,
     DataLoader,
+    IterDataPipe,
     RandomSampler,
     SequentialSampler,
     SubsetRandomSampler,
@@ -94,6 +95,12 @@ def draws_per_epoch(*loaders: DataLoader[Any],
             later += seed
         elif i > mark:
             first += seed  # drawn in a process's first epoch, after its mark
+        if seed and isinstance(loader.dataset, IterDataPipe):
+            # _share_dist_seed at every reset; a multi-worker iterator's
+            # __init__ draws it and its first _reset again
+            extra = _draws.SEED_DRAWS if loader.num_workers > 0 else 0
+            first += _draws.SEED_DRAWS + (extra if not persistent or i > mark else 0)
+            later += _draws.SEED_DRAWS + (0 if persistent else extra)
         own = _sampler_draws(sampler, target)
         first += own
         later += own

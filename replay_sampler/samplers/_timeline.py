@@ -75,6 +75,7 @@ from ..core._checks import draws_to_epoch, integer, stride
 from ..core._distance import draws_between
 from ..core._errors import NotReachedError
 from ..core._mt19937 import TorchCPUState
+from ..core._profiles import TorchProfile
 
 if TYPE_CHECKING:
     from ._random import ReplayableRandomSampler
@@ -505,7 +506,20 @@ class Timeline:
             note = (f" Earlier epochs took {others}: if the difference is a fresh loader's "
                     "one-time draws, pass (first, later); if the loop draws unevenly, no count "
                     "can make a resume exact.")
-        return head + f"{measured:,} draws" + tail + f" Set it with:\n    {line}" + note
+        return head + f"{measured:,} draws" + tail + f" Set it with:\n    {line}" + note + self._release_note()
+
+    def _release_note(self) -> str:
+        """For samplers replaying another release's run: the count measured here
+        is the installed torch's, not necessarily the run's."""
+        installed = TorchProfile.of(None)
+        runs = sorted({s.profile for s in self._samplers if s.profile != installed})
+        if not runs:
+            return ""
+        names = ", ".join(p.name for p in runs)
+        return (f" This epoch ran on the installed {installed}; the run was made under torch "
+                f"{names}, whose kernels can draw differently (CPU dropout: 1 draw per call up to "
+                "2.6, 2 per element since). For the run's own epochs count them as that release "
+                f"drew: replay_sampler.measure_draws(one_epoch, torch_version={runs[0].name!r}).")
 
 
 _TIMELINES: weakref.WeakKeyDictionary[torch.Generator, Timeline] = weakref.WeakKeyDictionary()
