@@ -63,10 +63,13 @@ _LAZY = {
     "measure_draws": ".runs._states",
     "measure_cuda_offsets": ".runs._states",
     "describe_loader": ".runs._states",
+    "save_checkpoint": ".runs._checkpoint",
+    "load_checkpoint": ".runs._checkpoint",
 }
 
 if TYPE_CHECKING:  # the real names and signatures for type checkers (py.typed)
     from ._torch import advance, draws_between
+    from .runs._checkpoint import load_checkpoint, save_checkpoint
     from .runs._states import (
         States,
         check,
@@ -105,11 +108,13 @@ __all__ = [  # the names above and in _LAZY (a test keeps them in step)
     "draws_between",
     "draws_per_epoch",
     "epoch_base_seed",
+    "load_checkpoint",
     "loader_base_seed",
     "measure_cuda_offsets",
     "measure_draws",
     "reconstruct",
     "replayable_random_split",
+    "save_checkpoint",
     "timeline",
     "worker_seeds",
 ]

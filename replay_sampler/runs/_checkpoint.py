@@ -148,7 +148,7 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: Any = "cpu") -> 
             return torch.load(p, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
         text = str(exc)
-        if "Weights only load failed" in text or "Unsupported global" in text:
+        if any(sign in text for sign in ("Unsupported global", "Can only build", "allowlisted")):
             found = next((line.strip() for line in text.splitlines()
                           if "Unsupported global" in line or "but got" in line), "")
             raise ForeignStateError(
@@ -156,8 +156,8 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: Any = "cpu") -> 
                 + (f" ({found})" if found else "")
                 + "; replay_sampler reads tensors, containers, numbers and numpy RNG states only"
             ) from None
-        raise CorruptStateError(f"truncated or corrupt checkpoint: {p} ({text or 'unpickling failed'})") \
-            from exc
+        detail = text.splitlines()[-1].strip() if text.strip() else "unpickling failed"
+        raise CorruptStateError(f"truncated or corrupt checkpoint: {p} ({detail[:200]})") from exc
     except (EOFError, RuntimeError, OSError, zipfile.BadZipFile, ValueError, KeyError,
             IndexError, TypeError) as exc:
         detail = str(exc).splitlines()[0].split(". ")[0] if str(exc) else type(exc).__name__
