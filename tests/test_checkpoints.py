@@ -204,3 +204,16 @@ def test_objects_safe_loading_refuses_are_named_never_loaded_unsafely(tmp_path):
     with pytest.raises(ForeignStateError, match=r"safe loading \(weights_only=True\) refuses") as exc:
         rs.load_checkpoint(path)
     assert "weights_only=False" not in str(exc.value)
+
+
+def test_split_record_refuses_a_flipped_bit_and_reads_old_records():
+    """SplitRecord.to_dict carries a checksum: a flipped bit is refused; a record without one loads."""
+    split = rs.replayable_random_split(Indices(100), [0.5, 0.5], generator=torch.Generator().manual_seed(3))
+    record = split.record.to_dict()
+    assert rs.SplitRecord.from_dict(record) == split.record
+    damaged = dict(record, generator_state=record["generator_state"].clone())
+    damaged["generator_state"][200] ^= 4
+    with pytest.raises(CorruptStateError, match=r"record\['checksum'\] does not match"):
+        rs.SplitRecord.from_dict(damaged)
+    old = {k: v for k, v in record.items() if k != "checksum"}
+    assert rs.SplitRecord.from_dict(old) == split.record
