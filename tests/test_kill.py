@@ -41,12 +41,22 @@ def test_killed_loop_resumes_exactly_from_atomic_checkpoints(tmp_path):
     while True:
         proc = start(ckpt, "atomic")
         if kills < 4:
-            time.sleep(rng.uniform(2.0, 3.5))  # past the imports, inside the loop
+            if kills % 2 == 0:  # inside a save: once its temporary file appears
+                deadline = time.monotonic() + 30
+                while not list(tmp_path.glob(".ckpt.pt.*.tmp")) and time.monotonic() < deadline:
+                    if proc.poll() is not None:
+                        break
+                    time.sleep(0.0005)
+                time.sleep(rng.uniform(0, 0.005))
+            else:  # anywhere past the imports
+                time.sleep(rng.uniform(2.0, 3.5))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 proc.communicate()
                 kills += 1
                 assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(".")] in ([], ["ckpt.pt"])
+                for leftover in tmp_path.glob(".ckpt.pt.*.tmp"):  # a cut save; cleared so the next wait sees a new one
+                    leftover.unlink()
                 continue
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err[-3000:]
