@@ -66,10 +66,13 @@ _LAZY = {
     "DrawRecord": ".runs._recording",
     "measure_cuda_offsets": ".runs._states",
     "describe_loader": ".runs._states",
+    "save_checkpoint": ".runs._checkpoint",
+    "load_checkpoint": ".runs._checkpoint",
 }
 
 if TYPE_CHECKING:  # the real names and signatures for type checkers (py.typed)
     from ._torch import advance, draws_between
+    from .runs._checkpoint import load_checkpoint, save_checkpoint
     from .runs._recording import DrawRecord, record_draws
     from .runs._states import (
         States,
@@ -111,6 +114,7 @@ __all__ = [  # the names above and in _LAZY (a test keeps them in step)
     "draws_between",
     "draws_per_epoch",
     "epoch_base_seed",
+    "load_checkpoint",
     "loader_base_seed",
     "measure_cuda_offsets",
     "measure_draws",
@@ -118,6 +122,7 @@ __all__ = [  # the names above and in _LAZY (a test keeps them in step)
     "reconstruct_generators",
     "record_draws",
     "replayable_random_split",
+    "save_checkpoint",
     "timeline",
     "worker_seeds",
 ]

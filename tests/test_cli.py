@@ -36,7 +36,7 @@ def test_every_command_has_help(command):
     "args, message",
     [
         (["reconstruct", "--epoch", "3"], "the following arguments are required: --seed"),
-        (["reconstruct", "--seed", "1", "--epoch", "x"], "invalid int value: 'x'"),
+        (["reconstruct", "--seed", "1", "--epoch", "x"], "argument --epoch: expected a non-negative integer, got 'x'"),
         (["reconstruct", "--seed", "1", "--epoch", "2", "--loader", "train=12,wobble"], "unknown option 'wobble'"),
         (["reconstruct", "--seed", "1", "--epoch", "2", "--split", "1806"], "--split must look like SIZE:LENGTHS"),
         (["explain", "--seed", "-4", "--epoch", "2"], "np.random.seed takes a seed in"),
@@ -108,7 +108,7 @@ def test_corrupt_checkpoints_give_a_clear_error(tmp_path):
     path = tmp_path / "junk.pt"
     path.write_bytes(b"not a checkpoint")
     out = cli("reconstruct", *WRITEUP, "--epoch", "4", "--check", str(path), check=False)
-    assert out.returncode == 2 and "not a checkpoint torch can read safely" in out.stderr
+    assert out.returncode == 2 and f"not a checkpoint: {path} holds text" in out.stderr
     assert "Traceback" not in out.stderr
 
 
@@ -118,3 +118,145 @@ def test_console_script_is_installed():
     assert script.exists(), "install the package first: pip install -e '.[test]'"
     out = subprocess.run([str(script), "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "usage: replay-sampler" in out.stdout
+
+
+def _options(parser):
+    """Every (command, option) of ``parser`` and its subcommands."""
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                for _, option in _options(sub):
+                    yield name, option
+        elif action.option_strings and not isinstance(action, argparse._HelpAction):
+            yield "", action
+
+
+def test_every_option_has_help_text():
+    """Walking the argparse parser: every option of every command has help text."""
+    from replay_sampler.cli import build_parser
+
+    missing = [(cmd, a.option_strings) for cmd, a in _options(build_parser()) if not a.help]
+    assert not missing
+
+
+def test_version(capsys):
+    """--version prints the program and the package version."""
+    import replay_sampler
+    from replay_sampler.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"replay-sampler {replay_sampler.__version__}"
+
+
+def run_main(argv, capsys):
+    """The CLI in-process: (exit status, stdout, stderr)."""
+    from replay_sampler.cli import main
+
+    try:
+        code = main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+W2 = [*WRITEUP, "--epoch", "2"]
+
+
+def _bad_files(tmp):
+    """Files --check must refuse, each with the line it must print."""
+    (tmp / "junk.bin").write_bytes(bytes(range(200, 256)) * 4)
+    (tmp / "data.json").write_text('{"epoch": 3}')
+    torch.save(torch.zeros(3), tmp / "tensor.pt")
+    torch.save({"a": torch.zeros(100)}, tmp / "full.pt")
+    (tmp / "cut.pt").write_bytes((tmp / "full.pt").read_bytes()[:300])
+    (tmp / "empty.pt").write_bytes(b"")
+    return {
+        "junk.bin": "not a checkpoint: {} holds bytes that are no torch file",
+        "data.json": "not a checkpoint: {} holds JSON",
+        "tensor.pt": "{} holds a tensor of shape (3,), not a checkpoint dict",
+        "cut.pt": "truncated or corrupt checkpoint: {}",
+        "empty.pt": "truncated or corrupt checkpoint: {} (the file is empty)",
+        "missing.pt": "--check: no such file: {}",
+        ".": "--check {} is a folder; expected a checkpoint file",
+    }
+
+
+BAD_ARGS = [
+    (["reconstruct", *W2, "--output", "{tmp}/no/such/folder.pt"], "--output {tmp}/no/such/folder.pt: the folder {tmp}/no/such does not exist"),
+    (["reconstruct", *W2, "--output", "{tmp}"], "--output {tmp} is a folder; expected the name of a file"),
+    (["reconstruct", "--preset", "writeup", "--seed", "1", "--dataset-size", "-5", "--train-portion", "0.8", "--epoch", "2"],
+     "argument --dataset-size: expected an integer >= 1, got -5"),
+    (["reconstruct", "--preset", "writeup", "--seed", "1", "--dataset-size", "0", "--train-portion", "0.8", "--epoch", "2"],
+     "argument --dataset-size: expected an integer >= 1, got 0"),
+    (["reconstruct", "--preset", "writeup", "--seed", "1", "--dataset-size", "1e3", "--train-portion", "0.8", "--epoch", "2"],
+     "argument --dataset-size: expected an integer >= 1, got '1e3'"),
+    (["reconstruct", "--preset", "writeup", "--seed", "1", "--dataset-size", "10", "--train-portion", "1.5", "--epoch", "2"],
+     "argument --train-portion: expected a number strictly between 0 and 1, got 1.5"),
+    (["explain", "--seed", "1", "--epoch", "-1"], "argument --epoch: expected a non-negative integer, got -1"),
+    (["explain", "--seed", "1", "--epoch", "2", "--first-epoch", "-1"], "argument --first-epoch: expected a non-negative integer"),
+    (["explain", "--seed", "1", "--epoch", "2", "--epoch-draws", "-3"], "argument --epoch-draws: expected a non-negative integer, got -3"),
+    (["explain", "--seed", "1", "--epoch", "2", "--numpy-epoch-draws", "2.5"], "argument --numpy-epoch-draws: expected a non-negative integer, got '2.5'"),
+    (["explain", "--seed", "1", "--epoch", "2", "--random-epoch-draws", "x"], "argument --random-epoch-draws: expected a non-negative integer"),
+    (["explain", "--seed", "1", "--epoch", "2", "--prologue-draws", "-1"], "--prologue-draws must be >= 0, got -1"),
+    (["explain", "--seed", "1", "--epoch", "2", "--loader", "train=-3"], "--loader train size must be >= 0, got -3"),
+    (["explain", "--seed", "1", "--epoch", "2", "--loader", "train=0,shuffle"], "num_samples should be a positive integer value, but got num_samples=0"),
+    (["explain", "--seed", "1", "--epoch", "2", "--loader", "train=10,shuffle,samples=0"], "--loader train samples must be >= 1, got 0"),
+    (["explain", "--seed", "1", "--epoch", "2", "--split", "100:0.7"], "--split 100:0.7: Split.lengths [0.7] for 100 items: Sum of input lengths"),
+    (["explain", "--seed", "1", "--epoch", "2", "--split", "100:60,50"], "--split 100:60,50: Split.lengths [60, 50] for 100 items: Sum of input lengths"),
+    (["explain", "--seed", "1", "--epoch", "2", "--split", "100:-0.2,1.2"], "--split 100:-0.2,1.2: Split.lengths [-0.2, 1.2] for 100 items: Fraction at index 0 is not between 0 and 1"),
+    (["explain", "--seed", "1", "--epoch", "2", "--split", "100:a,b"], "--split lengths must be comma-separated numbers"),
+    (["explain", "--seed", "1", "--epoch", "2", "--torch-version", "banana"], "argument --torch-version: torch_version must look like '2.13' or '1.8.1', got 'banana'"),
+    (["explain", "--seed", "1", "--epoch", "2", "--torch-version", "0.4"], "argument --torch-version: torch_version must be 1.0 or later"),
+    (["explain", "--seed", "1", "--epoch", "2", "--cuda-epoch-offsets", "3"], "--cuda-epoch-offsets value"),
+]
+
+
+@pytest.mark.parametrize("args, message", BAD_ARGS)
+def test_bad_input_in_process_exits_2_with_one_line(args, message, tmp_path, capsys):
+    """Every bad input: exit status 2, one line on stderr naming the option, nothing written."""
+    tmp = str(tmp_path)
+    code, out, err = run_main([a.format(tmp=tmp) for a in args], capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert message.format(tmp=tmp) in err
+    assert out == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["junk.bin", "data.json", "tensor.pt", "cut.pt", "empty.pt", "missing.pt", "."])
+def test_check_refuses_what_is_not_a_checkpoint(name, tmp_path, capsys):
+    """--check on a file that is no checkpoint prints one line saying what was found."""
+    expected = _bad_files(tmp_path)[name]
+    path = str(tmp_path / name) if name != "." else str(tmp_path)
+    code, _, err = run_main(["reconstruct", *W2, "--check", path], capsys)
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert expected.format(path) in err, err
+    assert "weights_only=False" not in err
+
+
+def test_unwritable_output_folder(tmp_path, capsys):
+    """--output into a folder that cannot be written: one line, exit 2, no file."""
+    import os
+
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        if os.access(folder, os.W_OK):
+            pytest.skip("running as a user who can write anywhere")
+        code, _, err = run_main(["reconstruct", *W2, "--output", str(folder / "x.pt")], capsys)
+        assert code == 2 and f"the folder {folder} is not writable" in err
+    finally:
+        folder.chmod(0o700)
+
+
+def test_bad_output_by_subprocess(tmp_path):
+    """The same one line from the installed entry point, as a user sees it."""
+    out = cli("reconstruct", *W2, "--output", str(tmp_path / "none" / "x.pt"), check=False)
+    assert out.returncode == 2 and out.stderr.count("\n") == 1
+    assert "--output" in out.stderr and "does not exist" in out.stderr

@@ -7,11 +7,13 @@ Bad arguments print one line and exit with status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import pathlib
 import sys
 from collections.abc import Sequence
 from typing import Any
 
+from .._version import __version__
 from ..core import CUDA_OFFSET_STEP, Draws, Loader, Run, Split, TorchProfile
 from ..core._checks import multiple
 
@@ -43,13 +45,57 @@ class CLIError(Exception):
     """A user error: printed without a traceback, exit status 2."""
 
 
-def _int(text: str, what: str) -> int:
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line (no usage block) and exit status 2."""
+
+    def error(self, message: str) -> Any:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _count_type(minimum: int) -> Any:
+    """An argparse ``type``: an integer >= ``minimum`` (underscores allowed)."""
+    expected = "a non-negative integer" if minimum == 0 else f"an integer >= {minimum}"
+
+    def convert(text: str) -> int:
+        try:
+            value = int(text.replace("_", ""))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {value}")
+        return value
+
+    convert.__name__ = expected  # what argparse names in its own messages
+    return convert
+
+
+def _portion(text: str) -> float:
+    """An argparse ``type``: a number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number strictly between 0 and 1, got {text}")
+    return value
+
+
+def _torch_version(text: str) -> str:
+    """An argparse ``type``: a torch release this library has a profile for."""
+    try:
+        TorchProfile.of(text)
+    except (ValueError, TypeError) as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _int(text: str, what: str, minimum: int = 0) -> int:
     try:
         value = int(text.replace("_", ""))
     except ValueError:
         raise CLIError(f"{what} must be an integer, got {text!r}") from None
-    if value < 0:
-        raise CLIError(f"{what} must be >= 0, got {value}")
+    if value < minimum:
+        raise CLIError(f"{what} must be >= {minimum}, got {value}")
     return value
 
 
@@ -88,7 +134,7 @@ def _loader(text: str):
         elif key == "replacement":
             kwargs["replacement"] = kwargs["shuffle"] = True
         elif key == "samples":
-            kwargs["num_samples"] = _int(value, f"--loader {label} samples")
+            kwargs["num_samples"] = _int(value, f"--loader {label} samples", 1)
         elif key == "persistent":
             kwargs["persistent_workers"] = True
         elif key == "own-sampler-generator":
@@ -124,8 +170,6 @@ def _run_from_args(args: argparse.Namespace):
     if args.preset == "writeup":
         if args.dataset_size is None or args.train_portion is None:
             raise CLIError("--preset writeup needs --dataset-size and --train-portion")
-        if not 0 < args.train_portion < 1:
-            raise CLIError(f"--train-portion must be between 0 and 1, got {args.train_portion}")
         fractions = (args.train_portion, 1 - args.train_portion)
         try:
             if TorchProfile.of(args.torch_version).split_accepts_fractions:
@@ -136,7 +180,10 @@ def _run_from_args(args: argparse.Namespace):
             train, test = split.integer_lengths()
             loaders += [Loader(train, shuffle=True, label="train"), Loader(test, label="test")]
         except (ValueError, TypeError) as exc:
-            raise CLIError(f"--preset writeup: {exc}") from None
+            raise CLIError(
+                f"--preset writeup --dataset-size {args.dataset_size} --train-portion "
+                f"{args.train_portion}: {exc}"
+            ) from None
         prologue.append(split)
     elif args.dataset_size is not None or args.train_portion is not None:
         raise CLIError("--dataset-size and --train-portion go with --preset writeup")
@@ -144,6 +191,10 @@ def _run_from_args(args: argparse.Namespace):
     prologue += [Draws(_int(text, "--prologue-draws"), "prologue draws") for text in args.prologue_draws]
     loaders += [_loader(text) for text in args.loader]
     seeded = tuple(x for x in args.seeded.split(",") if x)
+    try:
+        Run(seed=args.seed, seeded=seeded)
+    except (ValueError, TypeError) as exc:
+        raise CLIError(f"--seed {args.seed} --seeded {args.seeded}: {exc}") from None
     try:
         run = Run(
             seed=args.seed, seeded=seeded, prologue=tuple(prologue), loaders=tuple(loaders),
@@ -153,9 +204,12 @@ def _run_from_args(args: argparse.Namespace):
             cuda_prologue_offsets=_offsets(args.cuda_prologue_offsets, "--cuda-prologue-offsets"),
             cuda_epoch_offsets=_offsets(args.cuda_epoch_offsets, "--cuda-epoch-offsets"),
         )
-        run.check_epoch(args.epoch)
     except (ValueError, TypeError) as exc:
         raise CLIError(str(exc)) from None
+    try:
+        run.check_epoch(args.epoch)
+    except (ValueError, TypeError) as exc:
+        raise CLIError(f"--epoch {args.epoch}: {exc} (--first-epoch)") from None
     return run
 
 
@@ -169,15 +223,18 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     from ..runs._states import LIMITS, check, reconstruct
 
     run = _run_from_args(args)
+    if args.output is not None:
+        _check_output(args.output)
+    saved = _load_checkpoint(args.check) if args.check is not None else None
     states = reconstruct(run, args.epoch)
     print(run.explain(args.epoch))
-    if args.check is not None:
-        saved = _load_checkpoint(args.check)
+    if saved is not None:
+        layout, found = saved
         try:
-            findings = check(run, args.epoch, saved)
+            findings = check(run, args.epoch, found)
         except (ValueError, TypeError) as exc:
             raise CLIError(f"--check {args.check}: {exc}") from None
-        print()
+        print(f"\n{args.check}: {layout}")
         if not findings:
             print(f"{args.check}: holds no RNG state to check against")
         for finding in findings:
@@ -186,7 +243,10 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
             print("the description contradicts the checkpoint; nothing written")
             return 1
     if args.output is not None:
-        states.save(args.output)
+        try:
+            states.save(args.output)
+        except OSError as exc:
+            raise CLIError(f"--output {args.output}: cannot write it ({exc.strerror or exc})") from None
         print(f"\nwrote the states at the start of epoch {args.epoch} to {args.output} "
               "(keys torch_rng_state, numpy_rng_state, python_rng_state; torch.load(..., "
               "weights_only=True) reads it; replay_sampler.States.load(path).apply() restores)")
@@ -199,18 +259,40 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_checkpoint(path: str) -> Any:
-    import torch
+def _check_output(path: str) -> None:
+    """Refuse an --output that cannot be written, before anything is computed."""
+    target = pathlib.Path(path)
+    folder = target.parent
+    if target.is_dir():
+        raise CLIError(f"--output {path} is a folder; expected the name of a file to write")
+    if not folder.is_dir():
+        raise CLIError(f"--output {path}: the folder {folder} does not exist; create it first")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CLIError(f"--output {path}: the folder {folder} is not writable")
+    if target.exists() and not target.is_file():
+        raise CLIError(f"--output {path} exists and is not a regular file")
 
-    if not pathlib.Path(path).is_file():
+
+def _load_checkpoint(path: str) -> tuple[str, dict[str, Any]]:
+    """``--check``'s file: its layout and the generator states it holds."""
+    from ..core._errors import CorruptStateError, ForeignStateError
+    from ..runs._states import saved_states
+
+    p = pathlib.Path(path)
+    if p.is_dir():
+        raise CLIError(f"--check {path} is a folder; expected a checkpoint file")
+    if not p.is_file():
         raise CLIError(f"--check: no such file: {path}")
+    if not os.access(p, os.R_OK):
+        raise CLIError(f"--check {path}: the file is not readable (permission denied)")
     try:
-        data = torch.load(path, weights_only=True)
-    except Exception as exc:
-        raise CLIError(f"--check: {path} is not a checkpoint torch can read safely ({exc})") from None
-    if not isinstance(data, dict):
-        raise CLIError(f"--check: {path} holds a {type(data).__name__}, not a checkpoint dict")
-    return data
+        return saved_states(path, "--check")
+    except (CorruptStateError, ForeignStateError) as exc:
+        raise CLIError(f"--check: {exc}") from None
+    except (ValueError, TypeError) as exc:
+        raise CLIError(f"--check {path}: {exc}") from None
+    except OSError as exc:
+        raise CLIError(f"--check {path}: cannot read it ({exc.strerror or exc})") from None
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -241,25 +323,35 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _description_arguments(parser: argparse.ArgumentParser) -> None:
+    count, positive = _count_type(0), _count_type(1)
     parser.add_argument("--seed", type=int, required=True, help="the seed the run set")
-    parser.add_argument("--epoch", type=int, required=True, help="the epoch to start at (from --first-epoch)")
+    parser.add_argument("--epoch", type=count, required=True, metavar="E",
+                        help="the epoch to start at (numbered from --first-epoch)")
     parser.add_argument("--seeded", default="torch,numpy,random",
                         help="generators seeded with it (default: torch,numpy,random)")
     parser.add_argument("--preset", choices=["writeup"], help="the original write-up's loop")
-    parser.add_argument("--dataset-size", type=int, help="with --preset writeup")
-    parser.add_argument("--train-portion", type=float, help="with --preset writeup")
+    parser.add_argument("--dataset-size", type=positive, metavar="N",
+                        help="with --preset writeup: the items random_split divided")
+    parser.add_argument("--train-portion", type=_portion, metavar="P",
+                        help="with --preset writeup: the train fraction, between 0 and 1")
     parser.add_argument("--split", action="append", default=[], metavar="SIZE:LENGTHS",
                         help="a random_split in the prologue, e.g. 1806:0.8,0.2 (repeatable)")
     parser.add_argument("--prologue-draws", action="append", default=[], metavar="N",
                         help="other global torch draws before the loop, e.g. model init (repeatable)")
     parser.add_argument("--loader", action="append", default=[], metavar="NAME=SIZE[,OPTS]",
                         help="a DataLoader iterated every epoch, in order (repeatable)")
-    parser.add_argument("--epoch-draws", type=int, default=0, metavar="N",
+    parser.add_argument("--epoch-draws", type=count, default=0, metavar="N",
                         help="other global torch draws per epoch (dropout on the CPU...)")
-    parser.add_argument("--numpy-epoch-draws", type=int, default=0, metavar="N")
-    parser.add_argument("--random-epoch-draws", type=int, default=0, metavar="N")
-    parser.add_argument("--torch-version", help="torch release that made the run (default: installed)")
-    parser.add_argument("--first-epoch", type=int, default=0, help="number of the loop's first epoch")
+    parser.add_argument("--numpy-epoch-draws", type=count, default=0, metavar="N",
+                        help="32-bit words numpy's global generator draws per epoch "
+                        "(np.random.random: 2 per value)")
+    parser.add_argument("--random-epoch-draws", type=count, default=0, metavar="N",
+                        help="32-bit words Python's random module draws per epoch "
+                        "(random.random: 2 per value)")
+    parser.add_argument("--torch-version", type=_torch_version, metavar="X.Y",
+                        help="torch release that made the run, e.g. 1.8 (default: installed)")
+    parser.add_argument("--first-epoch", type=count, default=0, metavar="E",
+                        help="number of the loop's first epoch (default 0)")
     parser.add_argument("--cuda-prologue-offsets", metavar="N[,N...]",
                         help="Philox offset units the prologue advanced each CUDA device by "
                         "(device order; measure_cuda_offsets)")
@@ -269,11 +361,13 @@ def _description_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="replay-sampler",
         description="Resume PyTorch training at any epoch with the data order and random "
         "stream of an uninterrupted run.",
     )
+    parser.add_argument("--version", action="version", version=f"replay-sampler {__version__}",
+                        help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -291,9 +385,12 @@ def build_parser() -> argparse.ArgumentParser:
                          "a described run had at the start of --epoch.\n\n" + DESCRIPTION_HELP,
                          formatter_class=formatter)
     _description_arguments(rec)
-    rec.add_argument("--output", "-o", help="file to write (torch.save format)")
+    rec.add_argument("--output", "-o", metavar="FILE",
+                     help="file to write (torch.save format, written atomically; its folder must exist)")
     rec.add_argument("--check", metavar="CHECKPOINT",
-                     help="a checkpoint that saved some RNG state at --epoch: check the description")
+                     help="a checkpoint that saved RNG states at --epoch: the write-up's keys, "
+                     "Hugging Face's rng_state.pth, a Lightning .ckpt, or a reconstruct "
+                     "--output file; check the description against it")
     rec.set_defaults(func=cmd_reconstruct)
 
     exp = sub.add_parser("explain", help="print the draw plan of a described loop",

@@ -200,6 +200,15 @@ class Loader:
         _which(self.loader_generator, "Loader.loader_generator")
         if self.replacement and not self.shuffle:
             raise ValueError("Loader.replacement needs shuffle=True")
+        if self.shuffle:  # RandomSampler refuses both when it is made
+            total = self.size if self.num_samples is None else self.num_samples
+            if total == 0:
+                raise ValueError(
+                    f"{self.label}: num_samples should be a positive integer value, but got "
+                    f"num_samples={total} (a shuffled DataLoader needs a non-empty dataset)"
+                )
+            if self.size == 0:
+                raise ValueError(f"{self.label}: a shuffled DataLoader needs Loader.size >= 1, got 0")
 
     def seed_draws(self, first: bool) -> int:
         """Global draws of one epoch's iterator seeds: the base seed, and for an

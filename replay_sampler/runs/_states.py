@@ -10,6 +10,8 @@ against a checkpoint that saved some state, :func:`measure_draws`,
 
 from __future__ import annotations
 
+import json
+import os
 import pathlib
 import random
 from collections.abc import Callable
@@ -31,6 +33,7 @@ from .._version import __version__
 from ..core import _distance
 from ..core._checks import integer
 from ..core._cuda import TorchCUDAState
+from ..core._digest import digest
 from ..core._errors import CorruptStateError, NotReachedError
 from ..core._formats import CUDA_STATE_SIZE as _CUDA_STATE_SIZE
 from ..core._formats import TORCH_LEGACY_STATE_SIZE
@@ -38,6 +41,7 @@ from ..core._mt19937 import MT19937State, TorchCPUState
 from ..core._plan import Loader, Run, cuda_states_at, generator_states_at, states_at
 from ..core._profiles import TorchProfile
 from ..samplers._timeline import preserved
+from ._checkpoint import load_checkpoint, rng_states, save_checkpoint
 
 #: ``torch.cuda.get_rng_state_all()``'s type (named here: in ``States`` the
 #: field ``torch`` hides the module from annotations).
@@ -153,8 +157,24 @@ class States:
                 "library": __version__,
                 "epoch": self.epoch,
                 "description": self.description,
+                "checksum": self._checksum(),
             },
         }
+
+    def _checksum(self) -> str:
+        """A digest of every state and the epoch (files of replay_sampler 0.1 carry none)."""
+        numpy_part = None
+        if self.numpy is not None:
+            name, key, *rest = self.numpy
+            numpy_part = np.asarray(key, dtype=np.uint32).tobytes() + repr((name, *rest)).encode()
+        return digest([
+            str(self.epoch).encode(),
+            self.torch,
+            numpy_part,
+            None if self.random is None else repr(tuple(self.random)).encode(),
+            None if self.cuda is None else b"".join(state.raw for state in self.cuda),
+            json.dumps(self.description, sort_keys=True, default=repr).encode(),
+        ])
 
     def _cuda_legacy(self) -> bool:
         """Do files of this run hold CUDA states in torch 1.2-2.0's layout?"""
@@ -169,8 +189,9 @@ class States:
         legacy = self._cuda_legacy()
         return [_torch.cuda_tensor(state, legacy) for state in self.cuda]
 
-    def save(self, path: str | pathlib.Path) -> None:
-        torch.save(self.to_dict(), path)
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write :meth:`to_dict` to ``path`` atomically (:func:`save_checkpoint`)."""
+        save_checkpoint(self.to_dict(), path)
 
     @classmethod
     def from_dict(cls, data: Any, name: str = "file") -> States:
@@ -204,20 +225,36 @@ class States:
         cuda = _cuda_from_file(data.get("cuda_rng_state_all"), f"{name}['cuda_rng_state_all']",
                                description)
         epoch: Any = meta.get("epoch")  # validated by States
+        if isinstance(np_state, list):  # a tuple that went through a list-only format
+            np_state = tuple(np_state)
         try:
-            return cls(epoch, torch_state, np_state, py_state, description, cuda)
+            states = cls(epoch, torch_state, np_state, py_state, description, cuda)
         except (TypeError, ValueError) as exc:
             raise type(exc)(f"{name}: {exc}") from None
+        if "checksum" in meta:  # absent from files of replay_sampler 0.1: they still load
+            verify_states(states, meta["checksum"], f"{name}['{_META}']['checksum']")
+        return states
 
     @classmethod
-    def load(cls, path: str | pathlib.Path) -> States:
-        try:
-            data = torch.load(path, weights_only=True)
-        except FileNotFoundError:
-            raise
-        except Exception as exc:
-            raise ValueError(f"{path} is not a torch file replay_sampler can read: {exc}") from exc
-        return cls.from_dict(data, str(path))
+    def load(cls, path: str | os.PathLike[str]) -> States:
+        """Read a file :meth:`save` wrote (safe loading, :func:`load_checkpoint`);
+        a truncated or damaged file raises :class:`CorruptStateError`."""
+        return cls.from_dict(load_checkpoint(path), str(path))
+
+
+_META = "replay_sampler"
+
+
+def verify_states(states: States, expected: object, name: str) -> None:
+    """Raise :class:`CorruptStateError` unless ``states``' checksum is ``expected``."""
+    if not isinstance(expected, str):
+        raise CorruptStateError(f"{name} must be a hex digest, got {type(expected).__name__}")
+    if states._checksum() != expected:
+        raise CorruptStateError(
+            f"{name} does not match the generator states it covers: the file was changed or "
+            "damaged after it was saved (a flipped bit, a partial write); refusing to resume "
+            "from it"
+        )
 
 
 def reconstruct(run: Run, epoch: int) -> States:
@@ -247,14 +284,29 @@ class Finding:
     message: str
 
 
-def check(run: Run, epoch: int, saved: dict[str, Any], limit: int = 10**7) -> list[Finding]:
+def check(run: Run, epoch: int, saved: Any, limit: int = 10**7) -> list[Finding]:
     """Compare a reconstruction with states a checkpoint did save.
 
-    ``saved`` may hold any of ``torch_rng_state``, ``numpy_rng_state``,
-    ``python_rng_state`` (the states at the start of ``epoch``).  For each
-    that disagrees, the finding says how many draws separate the two (within
-    ``limit``) -- the usual sign of a per-epoch count that is off.
+    ``saved`` is a checkpoint: its path (read with :func:`load_checkpoint`),
+    the dict it holds, or a :class:`States`.  The dict may be in any layout
+    :func:`rng_states` knows -- the write-up's ``torch_rng_state``,
+    ``numpy_rng_state``, ``python_rng_state``, ``cuda_rng_state_all``; Hugging
+    Face's ``rng_state.pth`` (``cpu``, ``numpy``, ``python``, ``cuda``); a
+    Lightning checkpoint; a :meth:`States.save` file -- holding the states at
+    the start of ``epoch``.  For each state that disagrees, the finding says
+    how many draws separate the two (searched up to ``limit`` draws each
+    way) -- the usual sign of a per-epoch count that is off.  A checkpoint
+    without generator states gives no findings.
+
+    Raises ``TypeError`` for a ``run``, ``epoch``, ``limit`` or ``saved`` of
+    the wrong type, ``ValueError`` for values out of range and for a
+    ``saved`` that is no checkpoint; nothing is changed.
     """
+    if not isinstance(run, Run):
+        raise TypeError(f"run must be a replay_sampler.Run, got {type(run).__name__}")
+    epoch = run.check_epoch(epoch)
+    limit = integer(limit, "limit", 0)
+    _, found = saved_states(saved, "saved")
     ours = reconstruct(run, epoch)
     findings = []
     pairs = (
@@ -262,6 +314,7 @@ def check(run: Run, epoch: int, saved: dict[str, Any], limit: int = 10**7) -> li
         ("numpy", "numpy_rng_state", ours.numpy),
         ("random", "python_rng_state", ours.random),
     )
+    saved = found
     k = max(1, epoch - run.first_epoch)
     for name, key, mine in pairs:
         if saved.get(key) is None or mine is None:
@@ -287,6 +340,40 @@ def check(run: Run, epoch: int, saved: dict[str, Any], limit: int = 10**7) -> li
     if ours.cuda is not None and saved.get("cuda_rng_state_all") is not None:
         findings += _check_cuda(run, epoch, ours.cuda, saved["cuda_rng_state_all"])
     return findings
+
+
+def saved_states(saved: Any, name: str = "saved") -> tuple[str, dict[str, Any]]:
+    """A checkpoint's layout and generator states under the write-up's keys;
+    ``saved`` a path, a loaded checkpoint dict or a :class:`States`."""
+    if isinstance(saved, States):
+        return "States", _pick_states(saved)
+    if isinstance(saved, (str, os.PathLike)):
+        path = str(saved)
+        if not pathlib.Path(path).is_file():
+            raise ValueError(
+                f"{name}={path!r} names no checkpoint file; pass a checkpoint: the path of a file, "
+                "the dict torch.load returned, or a States"
+            )
+        layout, found = rng_states(load_checkpoint(path), path)
+        if layout == "replay_sampler reconstruction":
+            return layout, _pick_states(States.load(path))  # its checksum is verified
+        return layout, found
+    if not isinstance(saved, dict):
+        raise TypeError(
+            f"{name} must be a checkpoint: a path, the dict torch.load returned, or a States; "
+            f"got {type(saved).__name__}"
+        )
+    layout, found = rng_states(saved, name)
+    if layout == "replay_sampler reconstruction":
+        return layout, _pick_states(States.from_dict(saved, name))
+    return layout, found
+
+
+def _pick_states(states: States) -> dict[str, Any]:
+    values = {"torch_rng_state": states.torch, "numpy_rng_state": states.numpy,
+              "python_rng_state": states.random,
+              "cuda_rng_state_all": None if states.cuda is None else list(states._cuda_tensors() or [])}
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def _check_cuda(run: Run, epoch: int, ours: tuple[TorchCUDAState, ...], saved: Any) -> list[Finding]:

@@ -13,6 +13,7 @@ from torch.utils.data import Dataset, Subset, random_split
 
 from .. import _torch
 from ..core._checks import integer, state_header
+from ..core._digest import digest, verify
 from ..core._mt19937 import TorchCPUState
 
 SPLIT_KIND = "replay_sampler.SplitRecord"
@@ -74,7 +75,13 @@ class SplitRecord:
             "dataset_size": self.dataset_size,
             "lengths": list(self.lengths),
             "generator_state": _torch.tensor(self.generator_state),
+            "checksum": self._checksum(),
         }
+
+    def _checksum(self) -> str:
+        """A digest of the generator state, the size and the lengths."""
+        return digest([self.generator_state, str(self.dataset_size).encode(),
+                       repr(list(self.lengths)).encode()])
 
     @classmethod
     def from_dict(cls, record: Any) -> SplitRecord:
@@ -82,7 +89,11 @@ class SplitRecord:
                               ("dataset_size", "lengths", "generator_state"), name="record")
         size, lengths = _checked(record["dataset_size"], record["lengths"], "record['{}']")
         raw = _torch.parse(record["generator_state"], "record['generator_state']").raw
-        return cls(size, lengths, raw)
+        out = cls(size, lengths, raw)
+        if "checksum" in record:  # records of replay_sampler 0.1 carry none and still load
+            verify([out.generator_state, str(size).encode(), repr(list(lengths)).encode()],
+                   record["checksum"], "record['checksum']")
+        return out
 
 
 class ReplayableSplit(list):

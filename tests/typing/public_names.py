@@ -9,6 +9,8 @@ the facade hands the checker ``Any`` (a lazy ``__getattr__`` without its
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from typing_extensions import assert_type
 
@@ -48,3 +50,6 @@ assert_type(rs.core.TorchCPUState.parse(bytes(5056)).mt, MT19937State)
 assert_type(rs.core.TorchCPUState.parse(bytes(5056)), TorchCPUState)
 assert_type(rs.core.TorchProfile.of("2.5"), TorchProfile)
 assert_type(rs.__version__, str)
+
+assert_type(rs.save_checkpoint({"epoch": 1}, "ckpt.pt"), None)
+assert_type(rs.load_checkpoint("ckpt.pt"), Any)
