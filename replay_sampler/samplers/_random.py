@@ -63,6 +63,7 @@ indices handed out (DataLoader workers prefetch), never exceed them.
 
 from __future__ import annotations
 
+import bisect
 import collections
 import enum
 import itertools
@@ -524,7 +525,11 @@ class ReplayableRandomSampler(RandomSampler):
         sizes, starts = plan.sizes(), plan.starts()
         if not plan.shared:
             # the epoch's seed drives a private generator nothing else draws from
-            used = sum(1 for i, size in enumerate(sizes) if size and starts[i] + size <= saved.position)
+            # the chunks used up before the saved position: a prefix (the sizes are positive,
+            # but the last may be 0, its end then the one before it)
+            used = bisect.bisect_right(list(itertools.accumulate(sizes)), saved.position)
+            if used and not sizes[used - 1]:
+                used -= 1
             private = plan.chunk_generator(gen, saved.epoch_seed)
             plan.skip_chunks(private, used)
             return run, self._draws(run, private, first=used, position=saved.position)
@@ -543,7 +548,10 @@ class ReplayableRandomSampler(RandomSampler):
         shared = plan.shared
         sizes, starts = plan.sizes(), plan.starts()
         kept = kept or {}
-        for index, size in enumerate(sizes):
+        # the kept chunks below ``first``, then the rest: not a pass over every chunk
+        order = itertools.chain(sorted(i for i in kept if i < first), range(first, len(sizes)))
+        for index in order:
+            size = sizes[index]
             if index == len(sizes) - 1 and index >= first and len(sizes) > 1:
                 # RandomSampler re-reads num_samples for its trailing draw
                 size = self.num_samples % (REPLACEMENT_CHUNK if plan.replacement else plan.n)
