@@ -195,7 +195,7 @@ def torchdata_loop(cfg: dict[str, Any]) -> dict[str, Any]:
     for epoch in range(first, cfg["epochs"]):
         for b, (x, y, idx, aug) in enumerate(loader):
             if x.dim() == 1:  # batch_size=None: one sample
-                x, y, idx, aug = x[None], y[None], idx[None], aug[None]
+                x, y, idx, aug = x[None], y[None], torch.as_tensor(idx)[None], aug[None]
             loss = torch.nn.functional.mse_loss(net(x), y)
             opt.zero_grad()
             loss.backward()
