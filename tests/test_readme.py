@@ -2,17 +2,20 @@
 
 import pathlib
 import re
+import textwrap
 import warnings
 
 import torch
 from torch.utils.data import DataLoader, random_split
+
+from replay_sampler import timeline
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 
 
 def _blocks(lang: str) -> list[str]:
-    return re.findall(rf"```{lang}\n(.*?)```", README, flags=re.S)
+    return [textwrap.dedent(b) for b in re.findall(rf"```{lang}\n(.*?)```", README, flags=re.S)]
 
 
 def test_readme_example_runs():
@@ -57,3 +60,73 @@ def test_readme_main_job_command_installs_first():
     """The main-job line installs torch (pinned CPU build) and the package before running."""
     commands = [line for line in _blocks("bash")[0].splitlines() if line and not line.startswith("#")]
     assert commands[0].startswith("python3 -m venv .venv") and "pip install torch==2.13.0" in commands[0]
+
+
+FRAGMENT = re.compile(r"# a fragment of (examples/\S+\.py)\n")
+
+
+def test_every_python_block_runs_or_is_a_fragment_of_a_tested_example():
+    """A block runs as written (warnings are errors), or says which script in examples/
+    it is taken from -- and every line of it is a line of that script
+    (tests/test_examples.py runs the scripts)."""
+    blocks = _blocks("python")
+    fragments = 0
+    for i, block in enumerate(blocks):
+        marker = FRAGMENT.match(block)
+        if marker is None:
+            timeline().reset()  # each block is a run of its own, as in a fresh process
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                exec(compile(block, f"README.md python block {i}", "exec"), {})
+            continue
+        fragments += 1
+        source = {line.strip() for line in (ROOT / marker.group(1)).read_text().splitlines()}
+        for line in block[marker.end():].splitlines():
+            if line.strip():
+                assert line.strip() in source, f"block {i}: {line.strip()!r} not in {marker.group(1)}"
+    assert fragments >= 3 and len(blocks) > fragments
+
+
+def test_the_shuffle_true_route_gives_the_uninterrupted_epoch():
+    """The README's two-line route for a shuffle=True script lands on epoch 7 of plain torch."""
+    block = next(b for b in _blocks("python") if "timeline().set_epoch(7)" in b)
+    namespace: dict = {}
+    timeline().reset()
+    exec(compile(block, "README.md", "exec"), namespace)
+    torch.manual_seed(0)
+    loader = DataLoader(range(1000), batch_size=10, shuffle=True)
+    for _ in range(7):
+        list(loader)
+    assert namespace["order"] == [batch.tolist() for batch in loader]
+
+
+def test_the_readme_reconstruct_command_gives_the_demo_runs_states(tmp_path, monkeypatch):
+    """`replay-sampler reconstruct` with the README's numbers writes the states the demo's
+    uninterrupted run (plain shuffle=True loaders) had when its epoch 9 began."""
+    import random
+    import shlex
+
+    import numpy as np
+
+    from replay_sampler import load_checkpoint
+    from replay_sampler.cli import _demo, main
+
+    block = next(b for b in _blocks("bash") if "replay-sampler reconstruct --preset" in b)
+    commands = [shlex.split(c) for c in block.replace("\\\n", " ").splitlines() if c.strip()]
+    assert [c[:2] for c in commands] == [["replay-sampler", "reconstruct"],
+                                         ["replay-sampler", "explain"]]
+    monkeypatch.chdir(tmp_path)
+    for command in commands:
+        assert main(command[1:]) == 0
+    saved = load_checkpoint(tmp_path / "epoch9_rng.pt")
+
+    train, test, model, optimizer = _demo._setup()
+    loaders = _demo._loaders(train, test)
+    for _ in range(9):
+        _demo._epoch(model, optimizer, *loaders)
+    assert torch.equal(saved["torch_rng_state"], torch.get_rng_state())
+    state = np.random.get_state()
+    assert saved["numpy_rng_state"][0] == state[0]
+    assert np.array_equal(saved["numpy_rng_state"][1], state[1])
+    assert tuple(saved["numpy_rng_state"][2:]) == state[2:]
+    assert saved["python_rng_state"] == random.getstate()

@@ -21,6 +21,6 @@ def test_mypy_is_clean():
 
 
 def test_ruff_is_clean():
-    """ruff finds nothing in the package, the tests and the benchmarks."""
-    out = _run("ruff", "check", "replay_sampler", "tests", "benchmarks")
+    """ruff finds nothing in the package, the tests, the benchmarks and the examples."""
+    out = _run("ruff", "check", "replay_sampler", "tests", "benchmarks", "examples")
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
