@@ -25,7 +25,7 @@ from _common import RESULTS, fmt_count, fmt_ratio, fmt_time  # noqa: E402
 
 README = HERE.parent / "README.md"
 START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
-NAMES = ("advance", "sampler", "epochs")
+NAMES = ("advance", "sampler", "epochs", "resume", "record")
 
 
 def load(quick: bool | None = None) -> dict[str, dict]:
@@ -97,6 +97,39 @@ def key_figures(results: dict[str, dict]) -> list[str]:
                 mem.append(f"{fmt_ratio(ratio)} by {label}, n = {sizes}")
         lines.append(
             "Peak memory of an epoch against `RandomSampler` (target 1x): worst " + "; ".join(mem)
+        )
+    resume = results.get("resume")
+    if resume:
+        parts = []
+        for replacement in (False, True):
+            rows = [r for r in resume["resume"] if r["replacement"] is replacement]
+            worst = max(rows, key=lambda r: r["worst_ratio"])
+            parts.append(
+                f"{'with' if replacement else 'without'} replacement worst "
+                f"{fmt_ratio(worst['worst_ratio'])} (n = {fmt_count(worst['n'])}, "
+                f"{fmt_time(worst['p0'])} at p = 0)"
+            )
+        lines.append(
+            "`load_state_dict` + first index at position p = n/2 and n - 1 against p = 0 "
+            f"(target 2x), n = {fmt_count(resume['resume'][0]['n'])} to "
+            f"{fmt_count(resume['resume'][-1]['n'])}: " + "; ".join(parts)
+        )
+        checks = "; ".join(
+            f"{kind}: {100 * c['agree_share']:.2f}% when the count agrees, "
+            f"{100 * c['differ_share']:.2f}% measuring when it differs"
+            for kind, c in resume["checks"].items()
+        )
+        lines.append(
+            "The self-check (at epochs 1, 2, 4, 8, ... after the reference) as a share of one "
+            f"`RandomSampler` epoch at n = {fmt_count(resume['epoch_n'])} (target 1%): {checks}"
+        )
+    record = results.get("record")
+    if record:
+        lines.append(
+            "`record_draws` / `measure_draws(fn, torch_version=...)` against running `fn` "
+            "plainly (target 2x): " + "; ".join(
+                f"{fmt_ratio(r['recorded_ratio'])} for {r['case']} ({r['random_ops']} random ops)"
+                for r in record["rows"])
         )
     epochs = results.get("epochs")
     if epochs:

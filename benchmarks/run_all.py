@@ -25,6 +25,8 @@ for path in (HERE, HERE.parent):
 
 import bench_advance  # noqa: E402
 import bench_epochs  # noqa: E402
+import bench_record  # noqa: E402
+import bench_resume  # noqa: E402
 import bench_sampler  # noqa: E402
 import render_readme  # noqa: E402
 
@@ -32,6 +34,8 @@ BENCHMARKS = {
     "advance": bench_advance.main,
     "sampler": bench_sampler.main,
     "epochs": bench_epochs.main,
+    "resume": bench_resume.main,
+    "record": bench_record.main,
 }
 
 
