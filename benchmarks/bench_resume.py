@@ -83,8 +83,9 @@ def run(quick: bool = False) -> dict:
         now = read(gen)
         drawn = draws_between(begin.mt, now.mt, 10**8)
         assert drawn is not None
-        agree = timeit(lambda: begin.mt.advance(drawn).same_stream(now.mt))["best"]
-        differ = timeit(lambda: draws_between(begin.mt, now.mt, 10 * drawn + 10**7))["best"]
+        a, b = begin.mt, now.mt
+        agree = timeit(lambda a=a, b=b, d=drawn: a.advance(d).same_stream(b))["best"]
+        differ = timeit(lambda a=a, b=b, d=drawn: draws_between(a, b, 10 * d + 10**7))["best"]
         checks[kind] = {"draws": drawn, "agree": agree, "differ": differ,
                         "agree_share": agree / epoch, "differ_share": differ / epoch}
     return {"quick": quick, "resume": rows, "epoch_n": n, "epoch": epoch, "checks": checks}

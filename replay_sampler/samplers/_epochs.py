@@ -12,7 +12,6 @@ size may change at runtime, as ``RandomSampler`` allows).
 from __future__ import annotations
 
 import collections
-
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass

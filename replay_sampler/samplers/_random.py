@@ -522,7 +522,7 @@ class ReplayableRandomSampler(RandomSampler):
                    recent=deque(saved.pending,
                                 maxlen=_KEEP_REPLACEMENT_CHUNKS if plan.replacement else _KEEP_CHUNKS))
         self._run, self._phase, self._epoch = run, Phase.ITERATING, saved.epoch
-        sizes, starts = plan.sizes(), plan.starts()
+        sizes = plan.sizes()
         if not plan.shared:
             # the epoch's seed drives a private generator nothing else draws from
             # the chunks used up before the saved position: a prefix (the sizes are positive,
