@@ -46,6 +46,7 @@ from replay_sampler.core import (
 )
 from tests.reference import record_release as rr
 from tests.reference import vectors
+from tests.sampler_runs import Indices
 
 RELEASES = {vectors.release_of(p): p for p in vectors.FILES}
 Problems = list[str]
@@ -294,18 +295,6 @@ def check_seeding(rec: dict[str, Any], prof: TorchProfile) -> Problems:
 
 
 # -- data utilities ----------------------------------------------------------------
-
-class _Index(torch.utils.data.Dataset[int]):
-    def __init__(self, n: int) -> None:
-        self.n = n
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, i: int) -> int:
-        return i
-
-
 def _flat(batches: Any) -> list[int]:
     out: list[int] = []
     for b in batches:
@@ -334,8 +323,8 @@ def _sampler_epochs(rec: dict[str, Any], prof: TorchProfile, label: str, n: int,
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         g = torch.Generator().manual_seed(7) if own else None
-        sampler = ReplayableRandomSampler(_Index(n), generator=g, torch_version=prof.name, **kw)
-        source: Any = sampler if loader is None else DataLoader(_Index(n), batch_size=loader,
+        sampler = ReplayableRandomSampler(Indices(n), generator=g, torch_version=prof.name, **kw)
+        source: Any = sampler if loader is None else DataLoader(Indices(n), batch_size=loader,
                                                                sampler=sampler, generator=g)
 
         def make() -> list[int]:
@@ -500,7 +489,7 @@ def check_random_split(rec: dict[str, Any], prof: TorchProfile) -> Problems:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(1)
             g = torch.Generator().manual_seed(42) if own else None
-            parts = replayable_random_split(_Index(total), lengths, generator=g)
+            parts = replayable_random_split(Indices(total), lengths, generator=g)
         _compare(problems, f"{key} sizes", r["sizes"], lambda parts=parts: [len(p) for p in parts])
         _compare(problems, f"{key} indices", r["indices_sha"],
                  lambda parts=parts: [_sha_json(list(p.indices)) for p in parts])
@@ -685,7 +674,7 @@ def test_reconstructed_generators_continue_a_real_loader():
     loader = Loader(100, shuffle=True, sampler_generator="own", loader_generator="own",
                     generator_seed=7, label="train")
     g = torch.Generator().manual_seed(7)
-    real = DataLoader(_Index(100), batch_size=10, shuffle=True, generator=g)
+    real = DataLoader(Indices(100), batch_size=10, shuffle=True, generator=g)
     for _ in range(4):
         _flat(real)
     got = reconstruct_generators(Run(0, ("torch",), loaders=(loader,)), 4)["train"]
