@@ -156,3 +156,21 @@ def test_an_end_of_epoch_state_for_another_sampler_is_refused_and_moves_nothing(
     assert torch.equal(torch.get_rng_state(), before[0])
     if target.generator is not None:
         assert torch.equal(target.generator.get_state(), before[1])
+
+
+def test_replay_callback_state_round_trip_and_bad_state():
+    """The count a checkpoint carries: saved as measured, used on load, refused when malformed,
+    and a checkpoint without one says so."""
+    from replay_sampler.integrations.lightning import ReplayCallback
+
+    sampler = ReplayableRandomSampler(DATA)
+    callback = ReplayCallback(sampler)
+    assert callback.state_dict() == {"draws_per_epoch": None}  # nothing measured yet
+    with pytest.warns(UserWarning, match="holds no measured draws per epoch"):
+        callback.load_state_dict({"draws_per_epoch": None})
+    callback.load_state_dict({"draws_per_epoch": 123})
+    assert callback.state_dict() == {"draws_per_epoch": 123}
+    with pytest.raises(ValueError, match="draws_per_epoch"):
+        ReplayCallback(ReplayableRandomSampler(DATA)).load_state_dict({"other": 1})
+    with pytest.raises(ValueError, match="draws_per_epoch"):
+        ReplayCallback(ReplayableRandomSampler(DATA)).load_state_dict({"draws_per_epoch": -5})

@@ -125,6 +125,13 @@ class ReplayCallback(Callback):
                 f"got {state_dict!r:.80}"
             )
         saved = state_dict["draws_per_epoch"]
+        if saved is None and self._draws_per_epoch is None:
+            warnings.warn(
+                "ReplayCallback: this checkpoint holds no measured draws per epoch (it was "
+                "saved before the run's second epoch began, or its epochs drew unevenly); the "
+                "resumed fit assumes the samplers' own counts -- pass "
+                "ReplayCallback(..., draws_per_epoch=N) with the count the run drew",
+                UserWarning, stacklevel=2)
         if saved is not None and self._draws_per_epoch is None:
             self._draws_per_epoch = stride(tuple(saved) if isinstance(saved, list) else saved)
             if self._started and self._resume_epoch is not None:
