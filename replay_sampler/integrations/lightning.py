@@ -65,9 +65,7 @@ class ReplayCallback(Callback):
             gens = [torch.default_generator]
         self._timelines: list[Timeline] = [timeline(g) for g in gens]
         self._draws_per_epoch = None if draws_per_epoch is None else stride(draws_per_epoch)
-        if self._draws_per_epoch is None:  # the measured count goes into the checkpoints
-            for tl in [*self._timelines, *(s._timeline for s in samplers)]:
-                tl.advise = False
+        self._given = self._draws_per_epoch is not None
         self._uneven_warned = False
         self._resume_epoch: int | None = None
         self._started = False
@@ -81,6 +79,9 @@ class ReplayCallback(Callback):
             if self._draws_per_epoch is not None:
                 sampler.draws_per_epoch = self._draws_per_epoch
             sampler.set_epoch(epoch)
+        # without a count given, the measured one goes into the checkpoints: no advice to paste
+        for tl in [*self._timelines, *(s._timeline for s in self._samplers)]:
+            tl.advise = self._given
 
     def on_load_checkpoint(self, trainer: Any, pl_module: Any, checkpoint: dict[str, Any]) -> None:
         """The epoch ``Trainer.fit`` resumes at: ``set_epoch`` gets the fit loop's

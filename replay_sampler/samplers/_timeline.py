@@ -121,9 +121,6 @@ class Timeline:
         self._samplers: weakref.WeakSet[ReplayableRandomSampler] = weakref.WeakSet()
         self._first_epoch = 0
         self._stride: Stride | None = None
-        #: Warn, with the line to paste, when an epoch drew other than assumed
-        #: (``ReplayCallback`` turns it off: it saves the measured count itself).
-        self.advise = True
         self.reset()
 
     def reset(self) -> None:
@@ -137,6 +134,10 @@ class Timeline:
         number of draws (reseeded with the same seed, or set from elsewhere).
         """
         self.reference: Reference | None = None
+        #: Warn, with the line to paste, when an epoch drew other than assumed; a
+        #: setting of the run (``ReplayCallback`` turns it off: it saves the measured
+        #: count in the checkpoints itself).
+        self.advise = True
         self.resumed = False
         self.epoch: int | None = None  # the latest epoch positioned or begun
         self.begun = False  # has that epoch's mark been taken?
