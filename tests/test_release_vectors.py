@@ -88,6 +88,13 @@ def _refused(problems: Problems, key: str, rec: dict[str, Any], call: Callable[[
     return True
 
 
+def _check_draws(problems: Problems, key: str, rec: dict[str, Any],
+                 call: Callable[[], int]) -> None:
+    """A recorded single-op count: refused where the release refused it, else equal."""
+    if not _refused(problems, key, rec, call):
+        _compare(problems, key, rec["draws"], call)
+
+
 def _unmatched(problems: Problems, key: str) -> None:
     problems.append(f"{key}: no check knows this key (add one, or list it with a reason)")
 
@@ -140,8 +147,7 @@ def check_randint(rec: dict[str, Any], prof: TorchProfile) -> Problems:
         def call(high: int = high, size: int = size, low: int = low, dtype: str = dtype) -> int:
             return randint_draws(high, size, low=low, dtype=dtype, profile=prof)
 
-        if not _refused(problems, key, r, call):
-            _compare(problems, key, r["draws"], call)
+        _check_draws(problems, key, r, call)
     return problems
 
 
@@ -193,8 +199,7 @@ def check_bernoulli(rec: dict[str, Any], prof: TorchProfile) -> Problems:
         def call(kw: dict[str, Any] = kw) -> int:
             return bernoulli_draws(profile=prof, **kw)
 
-        if not _refused(problems, key, r, call):
-            _compare(problems, key, r["draws"], call)
+        _check_draws(problems, key, r, call)
     return problems
 
 
@@ -230,8 +235,7 @@ def check_dropout(rec: dict[str, Any], prof: TorchProfile) -> Problems:
         def call(kw: dict[str, Any] = kw) -> int:
             return dropout_draws(profile=prof, **kw)
 
-        if not _refused(problems, key, r, call):
-            _compare(problems, key, r["draws"], call)
+        _check_draws(problems, key, r, call)
     return problems
 
 
