@@ -11,9 +11,7 @@ size may change at runtime, as ``RandomSampler`` allows).
 
 from __future__ import annotations
 
-import collections
-import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
@@ -42,8 +40,9 @@ class EpochDraws:
     installed: TorchProfile
 
     # -- the shape of an epoch ------------------------------------------------------
-    def sizes(self) -> list[int]:
-        """Sizes of the chunks the epoch draws, in order.
+    def sizes(self) -> Layout:
+        """Sizes of the chunks the epoch draws, in order (a sequence: ``len``,
+        ``sizes[i]``, and the arithmetic of :class:`Layout`, nothing listed).
 
         Without replacement: one ``randperm(n)`` per full pass, then the
         trailing ``randperm(n)[:num_samples % n]`` -- drawn even when the
@@ -53,15 +52,11 @@ class EpochDraws:
         total = self.num_samples
         if self.replacement:
             full, rest = divmod(total, REPLACEMENT_CHUNK)
-            return [REPLACEMENT_CHUNK] * full + [rest]
+            return Layout(full, REPLACEMENT_CHUNK, rest)
         if not self.profile.sampler_trailing_randperm:
-            return [self.n]
+            return Layout(1, self.n, None)
         full, rest = divmod(total, self.n)
-        return [self.n] * full + [rest]
-
-    def starts(self) -> list[int]:
-        """The epoch position at which each chunk begins."""
-        return [0, *itertools.accumulate(self.sizes())][:-1]
+        return Layout(full, self.n, rest)
 
     def chunk_draws(self, size: int) -> int:
         """Draws one chunk of ``size`` values takes from its generator."""
@@ -119,12 +114,65 @@ class EpochDraws:
     def skip_chunks(self, generator: torch.Generator, count: int) -> None:
         """Move ``generator`` past the first ``count`` chunks' draws without
         drawing them (a jump, milliseconds)."""
-        # one price per chunk size (all but the last are alike): linear in count, not in
-        # count price computations
-        sizes = collections.Counter(self.sizes()[:count])
-        draws = sum(self.chunk_draws(size) * times for size, times in sizes.items())
+        layout = self.sizes()
+        full = min(count, layout.full)  # the chunks alike, priced once
+        draws = self.chunk_draws(layout.size) * full if full else 0
+        if count > layout.full and layout.last is not None:
+            draws += self.chunk_draws(layout.last)
         if draws:
             _torch.write(generator, _torch.read(generator).advance(draws))
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The chunks of an epoch: ``full`` chunks of ``size``, then a trailing one
+    of ``last`` values (``None``: no trailing chunk; 0: one drawn, none used).
+    Indexing gives a chunk's size; the rest is arithmetic, so that an epoch of
+    10**7 samples drawn with replacement (312,500 chunks) costs nothing to
+    describe."""
+
+    full: int
+    size: int
+    last: int | None
+
+    def __len__(self) -> int:
+        return self.full + (self.last is not None)
+
+    def __getitem__(self, index: int) -> int:
+        if not 0 <= index < len(self):
+            raise IndexError(f"chunk {index} of {len(self)}")
+        return self.size if index < self.full else int(self.last or 0)
+
+    def __iter__(self) -> Iterator[int]:
+        return (self[i] for i in range(len(self)))
+
+    def start(self, index: int) -> int:
+        """The epoch position at which chunk ``index`` begins."""
+        return index * self.size
+
+    def end(self, index: int) -> int:
+        return self.start(index) + self[index]
+
+    def used_up(self, position: int) -> int:
+        """How many chunks are used up at ``position``: the count of leading
+        chunks that end at or before it, an empty trailing chunk not counted."""
+        used = min(position // self.size, self.full)
+        if used == self.full and self.last and self.end(self.full) <= position:
+            used += 1
+        return used
+
+    def holding(self, position: int, drawn: int) -> list[int]:
+        """The chunks among the first ``drawn`` that still hold samples at ``position``."""
+        return [i for i in range(min(position // self.size, drawn), drawn)
+                if self.end(i) > position]
+
+    def draws(self, chunk_draws: Callable[[int], int], first: int = 0) -> int:
+        """Draws of the chunks from ``first`` on, each priced by ``chunk_draws(size)``."""
+        full = max(0, self.full - first)
+        total = chunk_draws(self.size) * full if full else 0
+        if self.last is not None and first <= self.full:
+            total += chunk_draws(self.last)
+        return total
 
 
 def _emulated(generator: torch.Generator,

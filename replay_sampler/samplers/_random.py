@@ -63,11 +63,11 @@ indices handed out (DataLoader workers prefetch), never exceed them.
 
 from __future__ import annotations
 
-import bisect
 import collections
 import enum
 import itertools
 import operator
+import typing
 import warnings
 import weakref
 from collections import deque
@@ -170,29 +170,33 @@ ITERATOR_KIND = "replay_sampler.ReplayableRandomSampler.iterator"
 ITERATOR_VERSION = 1
 
 
-class _Iteration:
-    """The iterator ``iter(sampler)`` returns: the sampler's generator of
-    indices, plus torchdata's ``Stateful`` protocol.
+class _Control:
+    """What an iteration's chunk source and its iterator share."""
 
-    ``iter()`` on it returns the generator itself, so ``for``, ``list``,
-    ``islice`` and ``zip`` (torch's ``BatchSampler``) run at generator speed.
-    Its ``state_dict`` says which epoch it iterates and whether it ran to its
-    end; torchdata saves it beside the sampler's state and loads it into the
-    iterator it creates right after loading the sampler's -- which tells that
-    iterator to be empty when the saved epoch had ended (NOTE [ Sampler
-    lifecycle ]: a restoring iterator torchdata discards leaves no trace).
+    __slots__ = ("empty", "started")
+
+    def __init__(self) -> None:
+        self.empty = self.started = False
+
+
+class _Iteration(itertools.chain[int]):
+    """The iterator ``iter(sampler)`` returns: the epoch's indices, plus
+    torchdata's ``Stateful`` protocol.
+
+    A subclass of ``itertools.chain`` over the epoch's chunk iterators, so
+    that ``next()`` on it stays in C: ``for i in sampler``, ``list``,
+    ``islice`` and ``zip`` (torch's ``BatchSampler``) and a DataLoader with
+    ``batch_size=None`` run at ``RandomSampler``'s speed (its iterator is a
+    generator over a list).  Its ``state_dict`` says which epoch it iterates
+    and whether it ran to its end; torchdata saves it beside the sampler's
+    state and loads it into the iterator it creates right after loading the
+    sampler's -- which tells that iterator to be empty when the saved epoch
+    had ended (NOTE [ Sampler lifecycle ]: a restoring iterator torchdata
+    discards leaves no trace).
     """
 
-    __slots__ = ("_gen", "_sampler", "_started")
-
-    def __init__(self, sampler: ReplayableRandomSampler, gen: Iterator[int]) -> None:
-        self._sampler, self._gen = sampler, gen
-
-    def __iter__(self) -> Iterator[int]:
-        return self._gen
-
-    def __next__(self) -> int:
-        return next(self._gen)
+    _sampler: ReplayableRandomSampler
+    _control: _Control
 
     def state_dict(self) -> dict[str, Any]:
         sampler = self._sampler
@@ -205,14 +209,19 @@ class _Iteration:
                                   ("epoch", "finished"))
         epoch = _checks.integer(sd["epoch"], "state_dict['epoch']", 0)
         finished = _checks.boolean(sd["finished"], "state_dict['finished']")
-        sampler = self._sampler
+        sampler, control = self._sampler, self._control
+        if control.started:
+            raise ValueError(
+                "load_state_dict on an iterator that has already handed out indices: load the "
+                "iterator's state right after creating it"
+            )
         if finished:
             if sampler._phase is not Phase.EXHAUSTED or sampler._epoch != epoch:
                 raise ForeignStateError(
                     f"the iterator state is of epoch {epoch}, which had ended; load the "
                     "sampler's state (of the same checkpoint) first"
                 )
-            self._gen = iter(())  # the ended epoch's iterator: nothing left, nothing owed
+            control.empty = True  # the ended epoch's iterator: nothing left, nothing owed
         elif sampler._epoch != epoch:
             raise ForeignStateError(
                 f"the iterator state is of epoch {epoch}; the sampler is at epoch "
@@ -446,7 +455,9 @@ class ReplayableRandomSampler(RandomSampler):
         self._pending_jump = False
         self._loaded = None
         self._phase, self._epoch, self._set_used = Phase.POSITIONED, e, True
-        self._at_set = (e, _torch.read(self._jump_generator()))
+        seen = self._timeline.seen
+        assert seen is not None  # set_epoch leaves it where the generator is
+        self._at_set = (e, seen)
 
     # -- iteration -------------------------------------------------------------------------
     def __iter__(self) -> Iterator[int]:
@@ -454,7 +465,10 @@ class ReplayableRandomSampler(RandomSampler):
         if self._phase is Phase.LOADED:  # this iterator continues the saved epoch
             saved, self._loaded = self._loaded, None
             self._phase = Phase.ITERATING
-        return _Iteration(self, self._iterate(saved))
+        control = _Control()
+        iteration = typing.cast(_Iteration, _Iteration.from_iterable(self._iterate(saved, control)))
+        iteration._sampler, iteration._control = self, control
+        return iteration
 
     def _next_epoch(self) -> int:
         phase, current = self._phase, self._epoch
@@ -464,7 +478,12 @@ class ReplayableRandomSampler(RandomSampler):
             return current  # a second iteration within the epoch (a peek)
         return current + 1  # after EXHAUSTED, or each iteration an epoch
 
-    def _iterate(self, saved: SavedState | None) -> Iterator[int]:
+    def _iterate(self, saved: SavedState | None, control: _Control) -> Iterator[Iterator[int]]:
+        """The epoch's chunks, as iterators over their unused values (run lazily:
+        nothing is drawn before the first index is asked for)."""
+        if control.empty:
+            return
+        control.started = True
         if saved is not None:
             run, chunks = self._resume(saved)
         else:
@@ -474,8 +493,7 @@ class ReplayableRandomSampler(RandomSampler):
         progress = _Progress(run.start)
         run.progress = weakref.ref(progress)
         try:
-            # one generator frame per index, as in RandomSampler's `yield from list`
-            yield from itertools.chain.from_iterable(self._feed(chunks, progress))
+            yield from self._feed(chunks, progress)
             if self._run is run:
                 run.done = True
                 if self._phase is Phase.ITERATING:
@@ -492,7 +510,8 @@ class ReplayableRandomSampler(RandomSampler):
             tl.set_epoch(epoch, jump=True, by=self)
             self._pending_jump = False
         took = tl.mark(epoch, by=self)
-        at_mark = _torch.read(gen)
+        at_mark = tl.seen
+        assert at_mark is not None  # mark leaves it where the generator is
         last = tl.last_mark()
         if took:
             self._mark_offset = 0
@@ -522,14 +541,10 @@ class ReplayableRandomSampler(RandomSampler):
                    recent=deque(saved.pending,
                                 maxlen=_KEEP_REPLACEMENT_CHUNKS if plan.replacement else _KEEP_CHUNKS))
         self._run, self._phase, self._epoch = run, Phase.ITERATING, saved.epoch
-        sizes = plan.sizes()
         if not plan.shared:
-            # the epoch's seed drives a private generator nothing else draws from
-            # the chunks used up before the saved position: a prefix (the sizes are positive,
-            # but the last may be 0, its end then the one before it)
-            used = bisect.bisect_right(list(itertools.accumulate(sizes)), saved.position)
-            if used and not sizes[used - 1]:
-                used -= 1
+            # the epoch's seed drives a private generator nothing else draws from;
+            # the chunks used up before the saved position are jumped over
+            used = plan.sizes().used_up(saved.position)
             private = plan.chunk_generator(gen, saved.epoch_seed)
             plan.skip_chunks(private, used)
             return run, self._draws(run, private, first=used, position=saved.position)
@@ -546,7 +561,7 @@ class ReplayableRandomSampler(RandomSampler):
         the others were used up.  Yields (chunk start, values)."""
         plan = run.plan
         shared = plan.shared
-        sizes, starts = plan.sizes(), plan.starts()
+        sizes = plan.sizes()
         kept = kept or {}
         # the kept chunks below ``first``, then the rest: not a pass over every chunk
         order = itertools.chain(sorted(i for i in kept if i < first), range(first, len(sizes)))
@@ -564,7 +579,7 @@ class ReplayableRandomSampler(RandomSampler):
                 else:
                     assert chunk.state is not None
                     values = plan.draw_chunk(_torch.generator_at(chunk.state), size)
-                yield starts[index], values
+                yield sizes.start(index), values
                 continue
             before = _torch.read(live) if shared and not plan.replacement else None
             values = plan.draw_chunk(live, size)
@@ -572,8 +587,8 @@ class ReplayableRandomSampler(RandomSampler):
             if shared:  # what a later state_dict needs to redo this chunk
                 run.recent.append(Chunk(index, state=before,
                                         values=tuple(values) if plan.replacement else None))
-            if starts[index] + size > position:
-                yield starts[index], values
+            if sizes.start(index) + size > position:
+                yield sizes.start(index), values
 
     @staticmethod
     def _feed(chunks: Iterator[tuple[int, list[int]]], progress: _Progress) -> Iterator[Iterator[int]]:

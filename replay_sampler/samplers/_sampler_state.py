@@ -231,8 +231,7 @@ class SavedState:
         """The drawn chunks that still hold samples at ``position``."""
         if self.phase is not SavedPhase.ITERATING or not plan.shared:
             return []
-        sizes, starts = plan.sizes(), plan.starts()
-        return [i for i in range(self.chunks_drawn) if starts[i] + sizes[i] > self.position]
+        return plan.sizes().holding(self.position, self.chunks_drawn)
 
 
 def _tensor(state: TorchCPUState | None) -> torch.Tensor | None:
@@ -363,7 +362,7 @@ def _from_v1(state_dict: dict[str, Any], plan: EpochDraws, *, first_epoch: int,
     if began and position >= plan.num_samples:  # the next epoch follows on
         phase = SavedPhase.EXHAUSTED
         if plan.shared:  # the trailing chunks v1 drew when the next epoch began
-            owed = sum(plan.chunk_draws(size) for size in plan.sizes()[chunks_drawn:])
+            owed = plan.sizes().draws(plan.chunk_draws, first=chunks_drawn)
             generator_state = generator_state.advance(owed)
         chunks_drawn = len(plan.sizes())
     else:

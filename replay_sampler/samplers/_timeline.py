@@ -370,6 +370,12 @@ class Timeline:
         self._last_seen = now
 
     @property
+    def seen(self) -> TorchCPUState | None:
+        """The generator's state when ``set_epoch``, ``mark`` or ``load`` last
+        returned (where they left it): a sampler needs no read of its own."""
+        return self._last_seen
+
+    @property
     def draws_before_sampler(self) -> int | None:
         """Draws measured between a later epoch's ``set_epoch`` and its mark."""
         return self._pre
