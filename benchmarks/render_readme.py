@@ -107,7 +107,9 @@ def key_figures(results: dict[str, dict]) -> list[str]:
             parts.append(
                 f"{'with' if replacement else 'without'} replacement worst "
                 f"{fmt_ratio(worst['worst_ratio'])} (n = {fmt_count(worst['n'])}, "
-                f"{fmt_time(worst['p0'])} at p = 0)"
+                f"{fmt_time(worst['p0'])} at p = 0, "
+                f"{fmt_time(max(worst['half'], worst['last']))} at worst; slowest resume at "
+                f"any n and p: {fmt_time(max(max(r['half'], r['last'], r['p0']) for r in rows))})"
             )
         lines.append(
             "`load_state_dict` + first index at position p = n/2 and n - 1 against p = 0 "
