@@ -13,8 +13,8 @@ generator state), which is how ``tests/test_examples.py`` compares the runs.
 
 Random augmentation inside the dataset (in the DataLoader workers) replays
 from the next epoch on: a mid-epoch resume restarts the workers' own streams.
-A checkpoint at an epoch's last batch resumes at the next epoch, the loop's
-end-of-epoch code for the saved one not run again (README, "Limits").
+A checkpoint at an epoch's last batch resumes into that epoch with nothing
+left of it: the loop's end-of-epoch code runs, then the next epoch.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ side by side in this process with explicit ``num_replicas`` and ``rank``.
 """
 
 import io
+import itertools
 
 import pytest
 import torch
@@ -402,6 +403,37 @@ def test_finished_epoch_saves_as_the_next_one():
     assert other.epoch == 5 and len(other) == 5
 
 
+@pytest.mark.parametrize("drop_last", [False, True])
+@pytest.mark.parametrize("how", ["count at the last batch", "before the iterator ran out"])
+def test_a_state_at_the_epochs_last_batch_resumes_as_nothing_left_then_the_next_epoch(how,
+                                                                                      drop_last):
+    """Inside the loop at the last batch (the count given, or the default before the iterator
+    ran out): the epoch stays, with nothing left of it on any world size; the next epoch is
+    DistributedSampler's.  The same rule as ReplayableRandomSampler's."""
+    common = dict(seed=1, drop_last=drop_last, order="distributed_sampler")
+    sampler = ReplayableDistributedSampler(Indices(10), 3, 2, **common)
+    sampler.set_epoch(4)
+    it = iter(sampler)
+    handed = list(itertools.islice(it, len(sampler)))  # all handed out, the iterator not ended
+    state = (sampler.state_dict(samples_consumed=len(handed)) if how.startswith("count")
+             else sampler.state_dict())
+    assert (state["epoch"], state["position"]) == (4, 10)
+    list(it)
+    if how.startswith("count"):  # a count is the loop's: the same after the iterator ran out
+        assert sampler.state_dict(samples_consumed=len(handed)) == state
+    for world in (3, 2, 4):
+        for rank in range(world):
+            resumed = ReplayableDistributedSampler(Indices(10), world, rank, **common)
+            resumed.load_state_dict(state)
+            assert resumed.epoch == 4
+            resumed.set_epoch(4)
+            assert len(resumed) == 0 and list(resumed) == []
+            resumed.set_epoch(5)
+            reference = DistributedSampler(Indices(10), world, rank, seed=1, drop_last=drop_last)
+            reference.set_epoch(5)
+            assert list(resumed) == list(reference) and len(resumed) == len(reference)
+
+
 def test_state_is_small_and_versioned():
     """The state holds a kind, a version and a few plain values -- no permutation, no tensors."""
     sampler = ReplayableDistributedSampler(Indices(10**5), 4, 1, seed=3)
@@ -520,9 +552,9 @@ def test_bad_epochs_are_named(epoch, exc, match):
         ),
         ({"epoch": -1}, ValueError, r"state_dict\['epoch'\] must be a non-negative integer"),
         (
-            {"position": 20},
+            {"position": 21},
             ValueError,
-            r"state_dict\['position'\]=20 must be below the dataset size 20",
+            r"state_dict\['position'\]=21 must be at most the dataset size 20",
         ),
         ({"position": "3"}, TypeError, r"state_dict\['position'\] must be a non-negative integer"),
         ({"num_replicas": 0}, ValueError, r"state_dict\['num_replicas'\] must be an integer >= 1"),

@@ -70,19 +70,19 @@ def test_plain_loop_killed_and_resumed_is_the_uninterrupted_run(tmp_path, plain_
 
 @pytest.mark.parametrize("workers", [0, 2])
 def test_plain_loop_checkpointed_at_an_epochs_last_batch(tmp_path, plain_loop_reference, workers):
-    """The checkpoint at epoch 0's last batch: the sampler had already run to its end (the short
-    last batch makes BatchSampler exhaust it; workers prefetch), so the state records epoch 0 as
-    ended.  Every later step, loss and generator state are the uninterrupted run's; what the
-    resumed loop does not run again is epoch 0's end (README, "Limits")."""
+    """The checkpoint at epoch 0's last batch, inside the loop: the sampler had already run to
+    its end (the short last batch makes BatchSampler exhaust it; workers prefetch), but the loop
+    says it was at its 200th sample of epoch 0, so the state keeps epoch 0 with nothing left.
+    The resumed loop runs epoch 0's end (its log line, the generator's digest) and then every
+    later step as the uninterrupted run -- as torchdata's loader resumes such a checkpoint."""
     common = ("--every", "13", "--workers", str(workers))
     script(tmp_path, "plain_loop.py", "--log", "a.jsonl", "--stop-after", "13", *common, ok=False)
     state = torch.load(tmp_path / "ckpt.pt", weights_only=True)["sampler"]
-    assert (state["epoch"], state["phase"]) == (0, "exhausted")
+    assert (state["epoch"], state["phase"], state["position"]) == (0, "iterating", 200)
     script(tmp_path, "plain_loop.py", "--log", "b.jsonl", *common)
-    resumed = lines(tmp_path / "a.jsonl") + lines(tmp_path / "b.jsonl")
-    missing = [line for line in plain_loop_reference if line not in resumed]
-    assert missing == [plain_loop_reference[13]] and missing[0]["epoch_end"] == 0
-    assert resumed == plain_loop_reference[:13] + plain_loop_reference[14:]
+    before, after = lines(tmp_path / "a.jsonl"), lines(tmp_path / "b.jsonl")
+    assert len(before) == 13 and after[0]["epoch_end"] == 0
+    assert before + after == plain_loop_reference
 
 
 def test_old_run_resumed_from_a_reconstruction_is_the_run(tmp_path):

@@ -6,7 +6,7 @@ import pytest
 import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, RandomSampler
 
 from replay_sampler import ReplayableRandomSampler
 from tests.sampler_runs import Indices
@@ -22,16 +22,19 @@ configs = st.fixed_dictionaries(
 )
 
 
-def _loop(n, seed, cfg, epochs, *, stop=None, resume_from=None):
-    """One run: a DataLoader over our sampler, a few words drawn per batch.
+def _loop(n, seed, cfg, epochs, *, stop=None, resume_from=None, count=False, plain=False):
+    """One run: a DataLoader over our sampler (``plain``: RandomSampler's), a few words
+    drawn per batch.
 
-    ``stop=(epoch, batches)`` saves a state dict there (and goes on);
-    ``resume_from`` loads one in this "fresh" run and starts at its epoch.
+    ``stop=(epoch, batches)`` saves a state dict there (and goes on), given the samples the
+    loop used if ``count``; ``resume_from`` loads one in this "fresh" run and starts at its
+    epoch.
     """
     data = Indices(n)
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed % 2**63) if cfg["explicit"] else None
-    sampler = ReplayableRandomSampler(data, cfg["replacement"], cfg["num_samples"], generator=g)
+    kind = RandomSampler if plain else ReplayableRandomSampler
+    sampler = kind(data, cfg["replacement"], cfg["num_samples"], generator=g)
     loader = DataLoader(data, sampler=sampler, generator=g, batch_size=4)
     first = 0
     if resume_from is not None:
@@ -42,7 +45,7 @@ def _loop(n, seed, cfg, epochs, *, stop=None, resume_from=None):
         first = sampler.epoch
     saved, out = None, []
     for epoch in range(first, epochs):
-        if cfg["set_epoch"]:
+        if cfg["set_epoch"] and not plain:
             sampler.set_epoch(epoch)
         seen = []
         for b, batch in enumerate(loader):
@@ -52,20 +55,24 @@ def _loop(n, seed, cfg, epochs, *, stop=None, resume_from=None):
                 torch.rand(2, generator=g)
             if stop == (epoch, b + 1):
                 buffer = io.BytesIO()
-                torch.save({"sampler": sampler.state_dict(), "global": torch.get_rng_state()}, buffer)
+                state = sampler.state_dict(samples_consumed=len(seen) if count else None)
+                torch.save({"sampler": state, "global": torch.get_rng_state()}, buffer)
                 saved = buffer.getvalue()
         out.append((seen, torch.get_rng_state(), g.get_state() if g is not None else None))
     return dict(zip(range(first, epochs), out)), saved
 
 
 @pytest.mark.filterwarnings("ignore:ReplayableRandomSampler")
-@given(st.integers(1, 60), seeds, configs, st.integers(0, 2), st.integers(1, 20))
-@settings(max_examples=examples(60))
-def test_mid_epoch_resume_yields_the_rest_of_the_epoch(n, seed, cfg, epoch, batches):
-    """A resumed run (fresh sampler, loaded state) equals the tail of the uninterrupted one."""
+@given(st.integers(1, 60), seeds, configs, st.integers(0, 2), st.integers(1, 20), st.booleans())
+@settings(max_examples=examples(80))
+def test_mid_epoch_resume_yields_the_rest_of_the_epoch(n, seed, cfg, epoch, batches, count):
+    """A resumed run (fresh sampler, loaded state) equals the tail of RandomSampler's
+    uninterrupted run.  With the loop's count given, a state saved at the last batch keeps the
+    epoch, with nothing left of it, even when the iterator had run out (a short last batch)."""
     epochs = epoch + 2
-    full, saved = _loop(n, seed, cfg, epochs, stop=(epoch, batches))
-    assume(saved is not None)  # the epoch had that many batches
+    full, _ = _loop(n, seed, cfg, epochs, plain=True)
+    assume(len(full[epoch][0]) > (batches - 1) * 4)  # the epoch had that many batches
+    _, saved = _loop(n, seed, cfg, epochs, stop=(epoch, batches), count=count)
     resumed, _ = _loop(n, seed, cfg, epochs, resume_from=saved)
     rest = full[epoch][0][batches * 4 :]
     phase = torch.load(io.BytesIO(saved), weights_only=True)["sampler"]["phase"]
@@ -73,7 +80,7 @@ def test_mid_epoch_resume_yields_the_rest_of_the_epoch(n, seed, cfg, epoch, batc
         assert min(resumed) == epoch and resumed[epoch][0] == rest
         resumed[epoch] = (full[epoch][0], *resumed[epoch][1:])
     else:  # an epoch whose iteration had ended, at the next epoch
-        assert phase == "exhausted" and not rest and min(resumed) == epoch + 1
+        assert phase == "exhausted" and not rest and min(resumed) == epoch + 1 and not count
     for e, (b, sb, gb) in resumed.items():
         a, sa, ga = full[e]
         assert a == b

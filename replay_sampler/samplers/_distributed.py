@@ -190,6 +190,7 @@ class ReplayableDistributedSampler(DistributedSampler[int]):
         self._resume: tuple[int, int] | None = None  # (epoch, position) from load_state_dict
         # (epoch, start, count, iterator over the indices) of the last iteration begun
         self._progress: tuple[int, int, int, Iterator[int]] | None = None
+        self._ran_out = False  # ... and whether it ran to its end
 
     # -- the global order and the shards -----------------------------------------
     def global_order(self, epoch: int) -> list[int]:
@@ -237,8 +238,11 @@ class ReplayableDistributedSampler(DistributedSampler[int]):
         start = self._start(epoch)
         count = self._count(start)
         it = iter(self._shard(self.global_order(epoch), start, count))
-        self._progress = (epoch, start, count, it)
+        progress = self._progress = (epoch, start, count, it)
+        self._ran_out = False
         yield from it
+        if self._progress is progress:
+            self._ran_out = True
         if self._resume is not None and self._resume[0] == epoch:
             self._resume = None  # the rest of the saved epoch has been handed out
 
@@ -271,17 +275,23 @@ class ReplayableDistributedSampler(DistributedSampler[int]):
         as many as this one), so every rank returns the same dict and saving
         rank 0's is enough.
 
+        At an epoch's end the two calls differ, as in ``ReplayableRandomSampler``:
+        ``state_dict()`` after the iteration ran to its end records the next
+        epoch; a count given (the loop's, at its last batch) records the epoch
+        with nothing left of it, so a resumed ``for epoch in range(sampler.epoch,
+        ...)`` loop still runs that epoch's end-of-epoch code.
+
         Returns a small dict of ints, bools and strings: the epoch to
         continue and ``position``, how many leading samples of its global
         order are consumed (0 once an epoch is finished: the next one is
-        recorded instead).
+        recorded instead; the dataset size when nothing is left of it).
         """
         progress = self._progress
         if progress is not None and progress[0] == self.epoch:
             _, start, count, it = progress
-            handed, began = count - operator.length_hint(it), True
+            handed, ran_out = count - operator.length_hint(it), self._ran_out
         else:
-            start, handed, count, began = self._start(self.epoch), 0, 0, False
+            start, handed, count, ran_out = self._start(self.epoch), 0, 0, False
         if samples_consumed is None:
             consumed = handed
         else:
@@ -293,8 +303,10 @@ class ReplayableDistributedSampler(DistributedSampler[int]):
                 )
         n = len(self.dataset)  # type: ignore[arg-type]
         epoch, position = self.epoch, min(start + self.num_replicas * consumed, n)
-        if began and consumed == count:
+        if samples_consumed is None and ran_out:
             epoch, position = epoch + 1, 0  # the epoch is over: continue with the next
+        elif progress is not None and progress[0] == self.epoch and consumed == count:
+            position = n  # the loop is at the epoch's last batch: nothing left of it
         return {
             KEY_KIND: STATE_KIND,
             KEY_VERSION: STATE_VERSION,
@@ -347,10 +359,10 @@ class ReplayableDistributedSampler(DistributedSampler[int]):
         sd[KEY_EPOCH] = _int(sd[KEY_EPOCH], f"state_dict['{KEY_EPOCH}']", 0)
         sd[KEY_NUM_REPLICAS] = _int(sd[KEY_NUM_REPLICAS], f"state_dict['{KEY_NUM_REPLICAS}']", 1)
         position = _int(sd[KEY_POSITION], f"state_dict['{KEY_POSITION}']", 0)
-        if position and position >= n:
+        if position > n:
             raise ValueError(
-                f"state_dict['{KEY_POSITION}']={position} must be below the dataset size {n} "
-                "(a finished epoch is saved as the next epoch at position 0)"
+                f"state_dict['{KEY_POSITION}']={position} must be at most the dataset size {n} "
+                "(n: the loop had used all of the epoch's indices)"
             )
         sd[KEY_POSITION] = position
         return sd

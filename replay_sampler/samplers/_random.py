@@ -58,7 +58,13 @@ Transitions:
 ``samples_consumed`` (``state_dict``) counts the indices of the current
 iteration the loop has used, from where the iteration began: the epoch's
 start, or the saved position for a resumed epoch.  It may lag behind the
-indices handed out (DataLoader workers prefetch), never exceed them.
+indices handed out (DataLoader workers prefetch), never exceed them.  A count
+given is a position inside the epoch, also at its end: a state saved with it
+at the last batch is "nothing left" even when the iterator had already run
+out (a short last batch, workers), so a plain loop checkpointing at any step
+resumes with ``sampler.epoch`` the epoch it was in.  ``state_dict()`` without
+it after the iteration ran out records EXHAUSTED.  ``ReplayableDistributedSampler``
+follows the same rule.
 """
 
 from __future__ import annotations
@@ -656,6 +662,15 @@ class ReplayableRandomSampler(RandomSampler):
         checkpoint (torchdata's ``StatefulDataLoader`` with workers calls it
         when it dispatches indices: use
         ``replay_sampler.integrations.torchdata.StatefulDataLoader``).
+
+        At an epoch's end: ``state_dict()`` after the iteration ran to its end
+        records the epoch as ended (the next iteration is the next epoch); a
+        count given is the loop's, inside the epoch, so at its last batch it
+        records "nothing left of this epoch" -- the resumed ``sampler.epoch`` is
+        that epoch, its iterator is empty, and the loop's end-of-epoch code
+        runs before the next epoch, as after torchdata's resume of such a
+        checkpoint.  Without a count, a state taken before the iterator ran out
+        records the same.
         """
         run, phase = self._run, self._phase
         gen = self._jump_generator()
@@ -694,7 +709,9 @@ class ReplayableRandomSampler(RandomSampler):
                         f"the iteration began{', the saved position ' + str(run.start) if run.start else ''})"
                     )
             position = run.start + consumed
-            if run.done and consumed == handed:  # ran to its end: as EXHAUSTED
+            if run.done and samples_consumed is None:  # ran to its end: as EXHAUSTED
+                # (a count given is the loop's, inside the epoch: at the end it means
+                # "nothing left of this epoch", so the loop's end-of-epoch code still runs)
                 return SavedState(**base, epoch=run.epoch, phase=SavedPhase.EXHAUSTED,
                                   position=self.num_samples,
                                   chunks_drawn=len(run.plan.sizes())).to_dict()
