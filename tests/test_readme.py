@@ -5,6 +5,7 @@ import re
 import textwrap
 import warnings
 
+import pytest
 import torch
 from torch.utils.data import DataLoader, random_split
 
@@ -18,11 +19,32 @@ def _blocks(lang: str) -> list[str]:
     return [textwrap.dedent(b) for b in re.findall(rf"```{lang}\n(.*?)```", README, flags=re.S)]
 
 
+_NAMESPACES: list[dict] = []
+
+
+def _run(code: str, name: str, namespace: dict | None = None) -> dict:
+    """Execute a README block in ``namespace``; the fixture below clears it after the test."""
+    namespace = {} if namespace is None else namespace
+    _NAMESPACES.append(namespace)
+    exec(compile(code, name, "exec"), namespace)
+    return namespace
+
+
+@pytest.fixture(autouse=True)
+def _clear_namespaces():
+    """A block's functions hold its namespace and the namespace holds them: a cycle that
+    would keep the block's samplers on their generator's timeline until the garbage
+    collector runs, making later tests' "fresh" runs depend on its timing."""
+    yield
+    while _NAMESPACES:
+        _NAMESPACES.pop().clear()
+
+
 def test_readme_example_runs():
     """The first python block of the README executes without error or warning."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        exec(compile(_blocks("python")[0], "README.md", "exec"), {})
+        _run(_blocks("python")[0], "README.md")
 
 
 def test_readme_example_resumes_the_uninterrupted_run():
@@ -33,7 +55,7 @@ def test_readme_example_resumes_the_uninterrupted_run():
         "seen.append([b.tolist() for b in loaders[0]]); list(loaders[1])",
     )
     namespace["seen"] = seen = []
-    exec(compile(code, "README.md", "exec"), namespace)
+    _run(code, "README.md", namespace)
     torch.manual_seed(1)
     train, test = random_split(range(1806), [0.8, 0.2])
     loaders = DataLoader(train, batch_size=64, shuffle=True), DataLoader(test, batch_size=64)
@@ -77,7 +99,7 @@ def test_every_python_block_runs_or_is_a_fragment_of_a_tested_example():
             timeline().reset()  # each block is a run of its own, as in a fresh process
             with warnings.catch_warnings():
                 warnings.simplefilter("error")
-                exec(compile(block, f"README.md python block {i}", "exec"), {})
+                _run(block, f"README.md python block {i}")
             continue
         fragments += 1
         source = {line.strip() for line in (ROOT / marker.group(1)).read_text().splitlines()}
@@ -92,7 +114,7 @@ def test_the_shuffle_true_route_gives_the_uninterrupted_epoch():
     block = next(b for b in _blocks("python") if "timeline().set_epoch(7)" in b)
     namespace: dict = {}
     timeline().reset()
-    exec(compile(block, "README.md", "exec"), namespace)
+    _run(block, "README.md", namespace)
     torch.manual_seed(0)
     loader = DataLoader(range(1000), batch_size=10, shuffle=True)
     for _ in range(7):
