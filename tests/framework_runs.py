@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import itertools
 import json
 import pathlib
 import sys
@@ -213,10 +214,15 @@ def torchdata_loop(cfg: dict[str, Any]) -> dict[str, Any]:
 
 # -- accelerate --------------------------------------------------------------------------
 def accelerate_loop(cfg: dict[str, Any]) -> dict[str, Any]:
-    """accelerate's prepare(), a plain loop; "resume" sets the epoch on the prepared loader."""
+    """accelerate's prepare(), a plain loop; "resume" sets the epoch on the prepared loader.
+
+    Under torchrun (``devices`` > 1) prepare() gives the sampler a generator of its own,
+    seeded from the global one; the resume then also moves the global generator's timeline
+    (``global_stride``: its draws per epoch, measured by "ours" from epoch start to start).
+    """
     from accelerate import Accelerator
 
-    from replay_sampler import ReplayableRandomSampler
+    from replay_sampler import ReplayableRandomSampler, draws_between, timeline
 
     torch.manual_seed(cfg["seed"])
     accelerator = Accelerator(cpu=True)
@@ -234,11 +240,21 @@ def accelerate_loop(cfg: dict[str, Any]) -> dict[str, Any]:
     if cfg["mode"] == "resume":
         net.load_state_dict(torch.load(cfg["state_file"], weights_only=True))
     net, opt, loader = accelerator.prepare(net, opt, loader)
-    replay = loader.batch_sampler.sampler if cfg["mode"] != "plain" else None
+    several = accelerator.num_processes > 1
+    if cfg["mode"] == "plain":
+        replay = None
+    else:  # accelerate shards batches on several processes (BatchSamplerShard)
+        batches = loader.batch_sampler
+        replay = (batches.batch_sampler if several else batches).sampler
     if cfg["mode"] == "resume":
+        if several:  # the global generator (base seeds, dropout) is not the sampler's now
+            timeline().draws_per_epoch = cfg["global_stride"]
+            timeline().set_epoch(start)
         loader.set_epoch(start)  # the documented call: through the prepared loader
     record = Record()
+    starts = []
     for epoch in range(start, cfg["epochs"]):
+        starts.append(torch.get_rng_state())
         if cfg["mode"] == "ours" and epoch == cfg["save_before"]:
             torch.save(copy.deepcopy(accelerator.unwrap_model(net).state_dict()), cfg["state_file"])
         for x, y, idx, aug in loader:
@@ -248,9 +264,12 @@ def accelerate_loop(cfg: dict[str, Any]) -> dict[str, Any]:
             opt.step()
             record.batch(epoch, loss.detach(), idx, aug)
         record.end(epoch)
-    out: dict[str, Any] = {"epochs": record.dump()}
+    out: dict[str, Any] = {"epochs": record.dump(), "rank": accelerator.process_index}
     if replay is not None:
         out["measured"] = {str(k): v for k, v in replay.measured_draws_per_epoch.items()}
+        out["own_generator"] = replay.generator is not None
+        out["global_measured"] = sorted({draws_between(a, b, 10**6)
+                                         for a, b in itertools.pairwise(starts)})
     return out
 
 

@@ -22,9 +22,14 @@ import torch
 from tests.fresh import ROOT
 
 
-def run(tmp: pathlib.Path, name: str, **cfg) -> dict:
+def run(tmp: pathlib.Path, name: str, *, torchrun: bool = False, **cfg) -> dict:
+    """One scenario in a fresh process (``torchrun``: ``devices`` processes under torchrun)."""
     cfg["out"] = str(tmp / f"{name}.json")
-    out = subprocess.run([sys.executable, "-m", "tests.framework_runs", json.dumps(cfg)],
+    launch = [sys.executable]
+    if torchrun:
+        launch += ["-m", "torch.distributed.run", "--standalone",
+                   f"--nproc_per_node={cfg['devices']}"]
+    out = subprocess.run([*launch, "-m", "tests.framework_runs", json.dumps(cfg)],
                          cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-4000:]
     devices = cfg.get("devices", 1)
@@ -165,3 +170,25 @@ def test_accelerate_undoing_a_direct_set_epoch_warns(tmp_path):
     ours = run(tmp_path, "ours", mode="ours", direct_set_epoch=3, **base)
     assert "set_epoch(0) right after set_epoch(3)" in ours["stderr"]
     assert "prepared_loader.set_epoch(3)" in ours["stderr"]
+
+
+@pytest.mark.slow
+def test_accelerate_on_two_processes_resumes_the_generator_prepare_gives_the_sampler(tmp_path):
+    """torchrun, 2 CPU processes (gloo): prepare() gives the sampler a generator of its own (as
+    it gives RandomSampler one) and shards its batches; the sampler moves to that generator's
+    timeline, so prepared_loader.set_epoch(start) plus the global timeline's set_epoch resume
+    every rank exactly."""
+    base = {"scenario": "accelerate", "seed": 3, "workers": 0, "aug": True, "epochs": 4,
+            "stride": None, "state_file": str(tmp_path / "net.pt"), "save_before": 2,
+            "devices": 2}
+    plain = run(tmp_path, "plain", mode="plain", torchrun=True, **base)
+    ours = run(tmp_path, "ours", mode="ours", torchrun=True, **base)
+    assert [r["epochs"] for r in ours["ranks"]] == [r["epochs"] for r in plain["ranks"]]
+    assert all(r["own_generator"] for r in ours["ranks"])
+    stride = measured(ours["ranks"][0])  # the sampler's generator: its permutations only
+    (global_stride,) = ours["ranks"][0]["global_measured"]
+    resumed = run(tmp_path, "resumed", mode="resume", start=2, torchrun=True,
+                  **{**base, "stride": stride, "global_stride": global_stride})
+    for got, want in zip(resumed["ranks"], plain["ranks"]):
+        assert_tail(got, want)
+

@@ -236,3 +236,55 @@ def test_non_integer_split_lengths_are_refused_as_torch_refuses_them():
         torch.utils.data.random_split(range(5), [2.5, 2.5])
     with pytest.raises(TypeError):
         replayable_random_split(range(5), [2.5, 2.5])
+
+
+def _reassigned(cls, n, **kwargs):
+    """accelerate's prepare() on several processes: a generator of its own, seeded from the
+    global one, given to a sampler built without one."""
+    torch.manual_seed(0)
+    sampler = cls(Indices(n), **kwargs)
+    g = torch.Generator()
+    g.manual_seed(int(torch.empty((), dtype=torch.int64).random_().item()))
+    sampler.generator = g
+    return sampler, g
+
+
+def test_a_generator_given_after_construction_is_followed_and_jumped():
+    """Iteration draws from the new generator as RandomSampler's does, and set_epoch in a
+    resumed process moves that generator (not the global one) to the epoch's start."""
+    reference, g = _reassigned(RandomSampler, 20)
+    starts, epochs = [], []
+    for _ in range(4):
+        starts.append(g.get_state())
+        epochs.append(list(reference))
+    after, global_after = g.get_state(), torch.get_rng_state()
+    stride = draws_between(starts[0], starts[1], 10**4)
+
+    ours, h = _reassigned(ReplayableRandomSampler, 20, draws_per_epoch=stride)
+    assert ours.generator is h and [list(ours) for _ in range(4)] == epochs
+    assert torch.equal(h.get_state(), after) and torch.equal(torch.get_rng_state(), global_after)
+
+    resumed, h = _reassigned(ReplayableRandomSampler, 20, draws_per_epoch=stride)
+    global_before = torch.get_rng_state()
+    resumed.set_epoch(3)
+    assert torch.equal(h.get_state(), starts[3])
+    assert torch.equal(torch.get_rng_state(), global_before)  # the global one is not ours now
+    assert list(resumed) == epochs[3] and torch.equal(h.get_state(), after)
+
+
+@pytest.mark.parametrize("touch", ["set_epoch", "iteration", "load_state_dict"])
+def test_a_generator_given_after_the_sampler_moved_is_refused_and_changes_nothing(touch):
+    sampler = ReplayableRandomSampler(Indices(10))
+    if touch == "set_epoch":
+        sampler.set_epoch(2)
+    elif touch == "iteration":
+        next(iter(sampler))
+    else:
+        sampler.load_state_dict(ReplayableRandomSampler(Indices(10)).state_dict())
+    before, epoch = torch.get_rng_state(), sampler.epoch
+    with pytest.raises(ValueError, match=r"generator: a sampler that is \w+ .* cannot move"):
+        sampler.generator = torch.Generator()
+    assert sampler.generator is None and sampler.epoch == epoch
+    assert torch.equal(torch.get_rng_state(), before)
+    with pytest.raises(TypeError, match=r"generator must be a torch\.Generator, got int"):
+        ReplayableRandomSampler(Indices(10)).generator = 3

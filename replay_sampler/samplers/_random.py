@@ -381,6 +381,43 @@ class ReplayableRandomSampler(RandomSampler):
         if self._run is not None and reached is not None:
             self._run.reached = reached
 
+    # -- the generator ---------------------------------------------------------------------
+    @property
+    def generator(self) -> torch.Generator | None:
+        """The generator the permutations come from (``None``: a per-epoch seed
+        from torch's global one), as ``RandomSampler``'s attribute."""
+        return self.__dict__.get("generator")
+
+    @generator.setter
+    def generator(self, value: torch.Generator | None) -> None:
+        """Replacing it (accelerate's ``prepare()`` on several processes gives a
+        sampler without one a new generator) moves the sampler to that
+        generator's timeline -- allowed only while the sampler is FRESH: once
+        it is positioned, iterated or loaded, its epoch and saved positions
+        belong to the old generator and the assignment is refused, changing
+        nothing."""
+        if "_timeline" not in self.__dict__:  # RandomSampler.__init__ sets it first
+            self.__dict__["generator"] = value
+            return
+        if value is self.generator:
+            return
+        if value is not None:
+            _torch.check_cpu_generator(value)
+        if self._phase is not Phase.FRESH:
+            raise ValueError(
+                f"generator: a sampler that is {self._phase.value} (epoch {self._epoch}) cannot "
+                "move to another generator -- its position belongs to the one it has; give the "
+                "generator at construction, or replace it before any set_epoch, iteration or "
+                "load_state_dict (with accelerate: call set_epoch on the prepared loader)"
+            )
+        new = timeline(value)
+        self._timeline.leave(self)
+        self.__dict__["generator"] = value
+        self._timeline = new
+        new.join(self)
+        if self._draws_per_epoch_given is not None:
+            new.agree(self._draws_per_epoch_given, self)
+
     # -- the surface beyond RandomSampler's --------------------------------------------------
     @property
     def epoch(self) -> int:

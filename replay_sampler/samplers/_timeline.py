@@ -190,6 +190,12 @@ class Timeline:
             self.reset()
         self._samplers.add(sampler)
 
+    def leave(self, sampler: ReplayableRandomSampler) -> None:
+        """Unregister a sampler that has taken part in no event (it moves to
+        another generator)."""
+        self._samplers.discard(sampler)
+        self._active.discard(sampler)
+
     @property
     def draws_per_epoch(self) -> Stride | None:
         """The draws from one epoch's mark to the next, as given (``None``: the
