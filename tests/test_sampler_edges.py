@@ -15,6 +15,7 @@ from replay_sampler import (
     draws_between,
     draws_per_epoch,
     replayable_random_split,
+    timeline,
 )
 from tests.sampler_runs import Indices
 
@@ -262,6 +263,7 @@ def test_a_generator_given_after_construction_is_followed_and_jumped():
 
     ours, h = _reassigned(ReplayableRandomSampler, 20, draws_per_epoch=stride)
     assert ours.generator is h and [list(ours) for _ in range(4)] == epochs
+    assert ours.draws_per_epoch == stride and timeline().draws_per_epoch is None  # moved with it
     assert torch.equal(h.get_state(), after) and torch.equal(torch.get_rng_state(), global_after)
 
     resumed, h = _reassigned(ReplayableRandomSampler, 20, draws_per_epoch=stride)

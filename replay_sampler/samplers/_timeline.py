@@ -192,9 +192,14 @@ class Timeline:
 
     def leave(self, sampler: ReplayableRandomSampler) -> None:
         """Unregister a sampler that has taken part in no event (it moves to
-        another generator)."""
+        another generator); a count it gave goes with it unless another sampler
+        gave one."""
         self._samplers.discard(sampler)
         self._active.discard(sampler)
+        given = sampler._draws_per_epoch_given
+        if (given is not None and self._stride == given
+                and all(s._draws_per_epoch_given is None for s in self._samplers)):
+            self._stride = None
 
     @property
     def draws_per_epoch(self) -> Stride | None:
