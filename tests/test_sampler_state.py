@@ -1,6 +1,8 @@
 """state_dict / load_state_dict: mid-epoch resume, validation, size."""
 
 import io
+import itertools
+import pathlib
 
 import pytest
 import torch
@@ -109,6 +111,38 @@ def test_resume_counts_consumed_samples_when_workers_prefetch():
     assert torch.equal(runs["resume"][1], runs["full"][1])
 
 
+@pytest.mark.parametrize("lag", [0, 40, 70_000])
+def test_replacement_on_the_global_generator_resumes_from_the_private_generators_state(lag):
+    """With replacement the epoch's indices come from a private generator seeded per epoch:
+    the state carries its live state and the drawn chunks still holding samples, so a resume
+    draws on from there; a loop lagging further behind than the kept chunks (65,536
+    samples) gets a state without it, which resumes by a jump.  Both: RandomSampler's rest."""
+    data, total = Indices(1000), 100_000
+    torch.manual_seed(5)
+    reference = list(RandomSampler(data, replacement=True, num_samples=total))
+    after = torch.get_rng_state()
+    torch.manual_seed(5)
+    sampler = ReplayableRandomSampler(data, replacement=True, num_samples=total)
+    it = iter(sampler)
+    handed = list(itertools.islice(it, 80_000))
+    state = sampler.state_dict(samples_consumed=len(handed) - lag)
+    assert (state["chunk_generator_state"] is None) == (lag > 65_536)
+    assert len(state["pending_chunks"]) == (0 if lag > 65_536 else -(-lag // 32))
+    resumed = ReplayableRandomSampler(data, replacement=True, num_samples=total)
+    resumed.load_state_dict(state)
+    assert list(resumed) == reference[80_000 - lag:]
+    assert torch.equal(torch.get_rng_state(), after)
+
+
+def test_a_version_3_state_loads_where_version_2_did():
+    """The version-2 layout (no chunk_generator_state) still loads; the files of
+    tests/data pin it against plain torch (tests/test_saved_formats.py)."""
+    saved = torch.load(pathlib.Path(__file__).parent / "data" / "sampler_states_v2.pt",
+                       weights_only=True)["states"]["global_replacement"]["sampler"]
+    assert saved["version"] == 2 and "chunk_generator_state" not in saved
+    ReplayableRandomSampler(Indices(30), True, 100).load_state_dict(saved)
+
+
 def test_state_dict_is_small_and_has_no_permutation():
     """The state holds counters and five 5056-byte generator states at most, whatever n."""
     sampler = ReplayableRandomSampler(Indices(1_000_000), generator=torch.Generator().manual_seed(0))
@@ -141,7 +175,7 @@ def _saved(**kwargs):
 @pytest.mark.parametrize(
     "mutate, target_kwargs, exc, match",
     [
-        (lambda sd: sd.update(version=3), {}, ValueError, "format version 3; this replay_sampler reads version 2"),
+        (lambda sd: sd.update(version=4), {}, ValueError, "format version 4; this replay_sampler reads versions 1 to 3"),
         (lambda sd: sd.update(kind="other"), {}, ValueError, "state_dict\\['kind'\\] must be"),
         (lambda sd: sd.pop("epoch"), {}, ValueError, "state_dict lacks 'epoch'"),
         (lambda sd: None, {"n": 11}, ValueError, "dataset of 10 samples; this sampler's data_source has 11"),
@@ -155,6 +189,9 @@ def _saved(**kwargs):
         (lambda sd: sd.update(phase="paused"), {}, ValueError, "phase'\\] must be one of"),
         (lambda sd: sd.update(generator_state=torch.zeros(16, dtype=torch.uint8)), {}, ValueError, "16 bytes, the size of a CUDA"),
         (lambda sd: sd.update(epoch_seed="x"), {}, TypeError, "epoch_seed'\\] must be a non-negative integer"),
+        (lambda sd: sd.update(chunk_generator_state=sd["generator_state"].clone()), {}, ValueError,
+         "chunk_generator_state'\\] must be None but for an epoch under way with replacement"),
+        (lambda sd: sd.pop("chunk_generator_state"), {}, ValueError, "lacks 'chunk_generator_state'"),
     ],
 )
 def test_foreign_state_dicts_are_refused_and_nothing_moves(mutate, target_kwargs, exc, match):

@@ -99,6 +99,18 @@ class EpochDraws:
         private.manual_seed(seed)
         return private
 
+    def drawer(self) -> Callable[[torch.Generator, int], list[int]]:
+        """:meth:`draw_chunk` with the release's rules resolved once, for the
+        per-chunk loop (a chunk with replacement is only 32 values)."""
+        old, new, n = self.profile, self.installed, self.n
+        if self.replacement and not old.randint_wide_from > n >= new.randint_wide_from:
+            randint, int64 = torch.randint, torch.int64
+
+            def draw(generator: torch.Generator, size: int) -> list[int]:
+                return randint(high=n, size=(size,), dtype=int64, generator=generator).tolist()
+            return draw
+        return self.draw_chunk
+
     def draw_chunk(self, generator: torch.Generator, size: int) -> list[int]:
         """One chunk's values, drawn from ``generator`` as the run's release did."""
         old, new, n = self.profile, self.installed, self.n

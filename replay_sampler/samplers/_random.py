@@ -77,7 +77,7 @@ import typing
 import warnings
 import weakref
 from collections import deque
-from collections.abc import Iterator, Sized
+from collections.abc import Iterator, Sequence, Sized
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -162,14 +162,35 @@ class _Run:
     at_mark: TorchCPUState  # the timeline generator at the epoch's first sampler draw
     at_set: TorchCPUState | None  # ... at this sampler's set_epoch before it, if any
     chunks_drawn: int = 0
-    recent: deque[Chunk] = field(default_factory=deque)
+    # the last chunks drawn, (index, the generator state before it) for a permutation,
+    # (index, its values) with replacement: plain pairs, as cheap to keep as RandomSampler
+    # is to run; a state_dict turns the ones it needs into Chunks
+    recent: deque[tuple[int, TorchCPUState | Sequence[int]]] = field(default_factory=deque)
     progress: weakref.ref[_Progress] | None = None
     reached: int = 0  # the epoch position, once the iteration's frame is gone
     done: bool = False
+    # with replacement on the global generator: the private per-epoch generator the
+    # chunks come from (a state_dict saves its state, so a resume need not jump to it)
+    live: torch.Generator | None = None
 
     def position(self) -> int:
         progress = self.progress() if self.progress is not None else None
         return progress.count() if progress is not None else self.reached
+
+    def kept(self, index: int) -> Chunk | None:
+        """Chunk ``index``, if it is among the last ones drawn."""
+        recent = self.recent
+        if not recent:
+            return None
+        at = len(recent) - 1 - (recent[-1][0] - index)  # drawn in order, one after another
+        if not 0 <= at < len(recent) or recent[at][0] != index:
+            at = next((k for k, (i, _) in enumerate(recent) if i == index), -1)
+            if at < 0:
+                return None
+        payload = recent[at][1]
+        if isinstance(payload, TorchCPUState):
+            return Chunk(index, state=payload)
+        return Chunk(index, values=tuple(payload))
 
 
 ITERATOR_KIND = "replay_sampler.ReplayableRandomSampler.iterator"
@@ -233,6 +254,20 @@ class _Iteration(itertools.chain[int]):
                 f"the iterator state is of epoch {epoch}; the sampler is at epoch "
                 f"{sampler._epoch}: load the sampler's state (of the same checkpoint) first"
             )
+
+
+def _payload(chunk: Chunk) -> tuple[int, TorchCPUState | Sequence[int]]:
+    """A saved chunk as ``_Run.recent`` keeps it."""
+    if chunk.values is not None:
+        return chunk.index, chunk.values
+    assert chunk.state is not None
+    return chunk.index, chunk.state
+
+
+def _private_replacement(plan: EpochDraws, chunks: torch.Generator) -> torch.Generator | None:
+    """The generator of an epoch's ``randint`` chunks when it is private to the
+    epoch (replacement on the global generator), else ``None``."""
+    return chunks if plan.replacement and not plan.shared else None
 
 
 def _reference_fields(ref: Reference | None) -> dict[str, Any]:
@@ -353,7 +388,7 @@ class ReplayableRandomSampler(RandomSampler):
         state.pop("_timeline")
         run = self._run
         if run is not None:
-            state["_run"] = replace(run, progress=None, reached=run.position(),
+            state["_run"] = replace(run, progress=None, reached=run.position(), live=None,
                                     recent=deque(run.recent, maxlen=run.recent.maxlen))
         state["_restore_at_resume"] = []
         return state
@@ -370,16 +405,20 @@ class ReplayableRandomSampler(RandomSampler):
         if run is not None:
             state["_run"] = replace(run, recent=deque(run.recent, maxlen=run.recent.maxlen))
             state["_run_reached"] = run.position()
+            state["_run_live"] = None if run.live is None else _torch.read(run.live)
         state["_restore_at_resume"] = list(self._restore_at_resume)
         return state
 
     def _restore(self, state: dict[str, Any]) -> None:
         state = dict(state)
         reached = state.pop("_run_reached", None)
+        live = state.pop("_run_live", None)
         self.__dict__.clear()
         self.__dict__.update(state)
         if self._run is not None and reached is not None:
             self._run.reached = reached
+        if self._run is not None and self._run.live is not None and live is not None:
+            _torch.write(self._run.live, live)
 
     # -- the generator ---------------------------------------------------------------------
     @property
@@ -567,7 +606,8 @@ class ReplayableRandomSampler(RandomSampler):
         seed = plan.draw_seed(torch.default_generator) if plan.seeded else None
         chunk_gen = plan.chunk_generator(gen, seed)
         run = _Run(epoch, plan, 0, seed, at_mark, at_set,
-                   recent=deque(maxlen=_KEEP_REPLACEMENT_CHUNKS if plan.replacement else _KEEP_CHUNKS))
+                   recent=deque(maxlen=_KEEP_REPLACEMENT_CHUNKS if plan.replacement else _KEEP_CHUNKS),
+                   live=_private_replacement(plan, chunk_gen))
         self._run, self._phase, self._epoch = run, Phase.ITERATING, epoch
         return run, self._draws(run, chunk_gen, first=0)
 
@@ -581,17 +621,24 @@ class ReplayableRandomSampler(RandomSampler):
         assert saved.sampler_start is not None
         run = _Run(saved.epoch, plan, saved.position, saved.epoch_seed, saved.sampler_start,
                    saved.epoch_start, chunks_drawn=saved.chunks_drawn,
-                   recent=deque(saved.pending,
+                   recent=deque((_payload(c) for c in saved.pending),
                                 maxlen=_KEEP_REPLACEMENT_CHUNKS if plan.replacement else _KEEP_CHUNKS))
         self._run, self._phase, self._epoch = run, Phase.ITERATING, saved.epoch
+        kept = {chunk.index: chunk for chunk in saved.pending}
+        if not plan.shared and saved.chunk_state is not None:
+            # the private generator where it was, and the drawn chunks still holding samples
+            private = _torch.generator_at(saved.chunk_state)
+            run.live = private
+            return run, self._draws(run, private, first=saved.chunks_drawn,
+                                    position=saved.position, kept=kept)
         if not plan.shared:
             # the epoch's seed drives a private generator nothing else draws from;
             # the chunks used up before the saved position are jumped over
             used = plan.sizes().used_up(saved.position)
             private = plan.chunk_generator(gen, saved.epoch_seed)
             plan.skip_chunks(private, used)
+            run.live = _private_replacement(plan, private)
             return run, self._draws(run, private, first=used, position=saved.position)
-        kept = {chunk.index: chunk for chunk in saved.pending}
         return run, self._draws(run, gen, first=saved.chunks_drawn, position=saved.position,
                                 kept=kept)
 
@@ -604,34 +651,38 @@ class ReplayableRandomSampler(RandomSampler):
         the others were used up.  Yields (chunk start, values)."""
         plan = run.plan
         shared = plan.shared
+        keep_values = plan.replacement and (shared or run.live is not None)
+        keep_states = shared and not plan.replacement
         sizes = plan.sizes()
+        count, step = len(sizes), sizes.size
         kept = kept or {}
-        # the kept chunks below ``first``, then the rest: not a pass over every chunk
-        order = itertools.chain(sorted(i for i in kept if i < first), range(first, len(sizes)))
-        for index in order:
-            size = sizes[index]
-            if index == len(sizes) - 1 and index >= first and len(sizes) > 1:
-                # RandomSampler re-reads num_samples for its trailing draw
+        for index in sorted(i for i in kept if i < first):  # drawn before the checkpoint
+            chunk = kept[index]
+            if chunk.values is not None:
+                values = list(chunk.values)
+            else:
+                assert chunk.state is not None
+                values = plan.draw_chunk(_torch.generator_at(chunk.state), sizes[index])
+            yield sizes.start(index), values
+        draw, remember = plan.drawer(), run.recent.append
+        for index in range(first, count):
+            if index < count - 1:  # every chunk but the last is a full one
+                size = step
+            elif count > 1:  # RandomSampler re-reads num_samples for its trailing draw
                 size = self.num_samples % (REPLACEMENT_CHUNK if plan.replacement else plan.n)
-            if index < first:
-                chunk = kept.get(index)
-                if chunk is None:
-                    continue
-                if chunk.values is not None:
-                    values = list(chunk.values)
-                else:
-                    assert chunk.state is not None
-                    values = plan.draw_chunk(_torch.generator_at(chunk.state), size)
-                yield sizes.start(index), values
-                continue
-            before = _torch.read(live) if shared and not plan.replacement else None
-            values = plan.draw_chunk(live, size)
-            run.chunks_drawn = max(run.chunks_drawn, index + 1)
-            if shared:  # what a later state_dict needs to redo this chunk
-                run.recent.append(Chunk(index, state=before,
-                                        values=tuple(values) if plan.replacement else None))
-            if sizes.start(index) + size > position:
-                yield sizes.start(index), values
+            else:
+                size = sizes[index]
+            before = _torch.read(live) if keep_states else None
+            values = draw(live, size)
+            if index >= run.chunks_drawn:
+                run.chunks_drawn = index + 1
+            if keep_values:  # what a later state_dict needs to redo this chunk
+                remember((index, values))
+            elif before is not None:
+                remember((index, before))
+            start = index * step
+            if start + size > position:
+                yield start, values
 
     @staticmethod
     def _feed(chunks: Iterator[tuple[int, list[int]]], progress: _Progress) -> Iterator[Iterator[int]]:
@@ -756,7 +807,10 @@ class ReplayableRandomSampler(RandomSampler):
                 **base, epoch=run.epoch, phase=SavedPhase.ITERATING,
                 position=position, chunks_drawn=run.chunks_drawn,
                 epoch_seed=run.seed, sampler_start=run.at_mark, epoch_start=run.at_set,
+                chunk_state=None if run.live is None else _torch.read(run.live),
             )
+            if saved.chunk_state is not None and self._missing(run, saved):
+                saved = replace(saved, chunk_state=None)  # too far behind: a resume jumps
             return replace(saved, pending=self._pending(run, saved)).to_dict()
         if samples_consumed is not None:
             consumed = _checks.integer(samples_consumed, "samples_consumed", 0)
@@ -773,11 +827,15 @@ class ReplayableRandomSampler(RandomSampler):
         return SavedState(**base, epoch=self._epoch, phase=SavedPhase.POSITIONED, position=0,
                           chunks_drawn=0, epoch_start=at_set).to_dict()
 
+    @staticmethod
+    def _missing(run: _Run, saved: SavedState) -> list[int]:
+        """The chunks a resume from ``saved`` needs that the run no longer keeps."""
+        return [i for i in saved.pending_needed(run.plan) if run.kept(i) is None]
+
     def _pending(self, run: _Run, saved: SavedState) -> tuple[Chunk, ...]:
         needed = saved.pending_needed(run.plan)
-        recent = {chunk.index: chunk for chunk in run.recent}
-        missing = [i for i in needed if i not in recent]
-        if missing:
+        chunks = [run.kept(i) for i in needed]
+        if None in chunks:
             kept = len(run.recent)
             what = (f"{kept * REPLACEMENT_CHUNK:,} samples" if run.plan.replacement
                     else "permutations")
@@ -786,10 +844,10 @@ class ReplayableRandomSampler(RandomSampler):
                 f"{run.position() - run.start} indices of this iteration; it keeps the last "
                 f"{kept} draw steps ({what}) for a state_dict taken behind it"
             )
-        return tuple(recent[i] for i in needed)
+        return tuple(chunk for chunk in chunks if chunk is not None)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore a :meth:`state_dict` (also one of format version 1).
+        """Restore a :meth:`state_dict` (also one of format versions 1 and 2).
 
         Everything is validated -- kind, version, this sampler's settings,
         the checksum -- before anything changes; a state of another sampler,

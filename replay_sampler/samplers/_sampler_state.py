@@ -5,7 +5,9 @@ built, serialized to a plain dict of ints, strings, lists and uint8 tensors
 (``torch.load(..., weights_only=True)`` reads it), and read back with every
 field validated -- kind, version, the sampler's settings, types, ranges and a
 checksum over all of it -- before a sampler changes anything.  Format version
-1 (replay_sampler 0.1) still loads; it carried no checksum.
+1 (replay_sampler 0.1) still loads; it carried no checksum.  Version 2 lacked
+``chunk_generator_state`` (below) and still loads: its epochs with
+replacement resume by a jump over the private generator instead.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from ..core._mt19937 import TorchCPUState
 from ._epochs import EpochDraws
 
 #: Version of the ``state_dict`` layout; bumped on any incompatible change.
-STATE_VERSION = 2
+STATE_VERSION = 3
+#: The versions ``from_dict`` reads.
+READ_VERSIONS = (1, 2, 3)
 STATE_KIND = "replay_sampler.ReplayableRandomSampler"
 
 # state_dict keys, as constants (torchdata's Stateful convention).
@@ -46,6 +50,10 @@ KEY_EPOCH_SEED = "epoch_seed"
 KEY_SAMPLER_START = "sampler_start_state"
 KEY_EPOCH_START = "epoch_start_state"
 KEY_GENERATOR_STATE = "generator_state"
+#: Version 3: the private per-epoch generator's state after ``chunks_drawn``
+#: chunks (with replacement on the global generator), so that a resume draws
+#: on from it instead of jumping to it; ``None`` where the state has none.
+KEY_CHUNK_GENERATOR = "chunk_generator_state"
 KEY_REFERENCE_EPOCH = "reference_epoch"
 KEY_REFERENCE_STATE = "reference_state"
 KEY_REFERENCE_AT = "reference_at"
@@ -104,6 +112,7 @@ class SavedState:
     reference_at: str | None = None  # AT_SET or AT_MARK
     draws_before_sampler: int | None = None  # measured from set_epoch to the sampler's draw
     draws_per_epoch: int | tuple[int, int] | None = None
+    chunk_state: TorchCPUState | None = None  # KEY_CHUNK_GENERATOR
     version: int = field(default=STATE_VERSION, compare=False)
 
     # -- to and from a dict ------------------------------------------------------------
@@ -133,6 +142,7 @@ class SavedState:
             KEY_DRAWS_PER_EPOCH: (list(self.draws_per_epoch)
                                   if isinstance(self.draws_per_epoch, tuple)
                                   else self.draws_per_epoch),
+            KEY_CHUNK_GENERATOR: _tensor(self.chunk_state),
         }
         out[KEY_CHECKSUM] = _checksum(out)
         return out
@@ -142,15 +152,25 @@ class SavedState:
                   torch_version: str) -> SavedState:
         """Read and validate ``state_dict`` for a sampler with ``plan`` (its
         dataset size, settings and release), ``first_epoch`` and release."""
-        version = state_dict.get(KEY_VERSION) if isinstance(state_dict, dict) else None
+        is_dict = isinstance(state_dict, dict)
+        version = state_dict.get(KEY_VERSION) if is_dict else None
         if version == 1:
             return _from_v1(state_dict, plan, first_epoch=first_epoch, torch_version=torch_version)
+        if is_dict and state_dict.get(KEY_KIND) == STATE_KIND and version not in READ_VERSIONS:
+            raise ForeignStateError(
+                f"state_dict has format version {version!r}; this replay_sampler reads versions "
+                f"{READ_VERSIONS[0]} to {READ_VERSIONS[-1]}"
+            )
         required = (KEY_DATASET_SIZE, KEY_NUM_SAMPLES, KEY_REPLACEMENT, KEY_GENERATOR,
                     KEY_FIRST_EPOCH, KEY_TORCH_VERSION, KEY_EPOCH, KEY_PHASE, KEY_POSITION,
                     KEY_CHUNKS_DRAWN, KEY_PENDING, KEY_EPOCH_SEED, *_STATES,
                     KEY_REFERENCE_EPOCH, KEY_REFERENCE_AT, KEY_PRE_DRAWS, KEY_DRAWS_PER_EPOCH,
                     KEY_CHECKSUM)
-        sd = state_header(state_dict, STATE_KIND, STATE_VERSION, required)
+        if version == 2:
+            sd = state_header(state_dict, STATE_KIND, 2, required)
+        else:
+            sd = state_header(state_dict, STATE_KIND, STATE_VERSION,
+                              (*required, KEY_CHUNK_GENERATOR))
         _same_settings(sd, plan, first_epoch, torch_version)
         phase = _phase(sd[KEY_PHASE])
         states = {key: _state(sd[key], key) for key in _STATES}
@@ -185,9 +205,11 @@ class SavedState:
             draws_per_epoch=(None if sd[KEY_DRAWS_PER_EPOCH] is None
                              else stride(sd[KEY_DRAWS_PER_EPOCH],
                                          f"state_dict['{KEY_DRAWS_PER_EPOCH}']")),
+            chunk_state=_state(sd.get(KEY_CHUNK_GENERATOR), KEY_CHUNK_GENERATOR),
+            version=2 if version == 2 else STATE_VERSION,
         )
-        saved = replace(saved, pending=_pending(sd[KEY_PENDING], saved, plan))
         saved.check(plan)
+        saved = replace(saved, pending=_pending(sd[KEY_PENDING], saved, plan))
         # last: a value in range but changed since the save (a flipped bit) is caught here
         verify(_checksum_parts(sd), sd[KEY_CHECKSUM], f"state_dict['{KEY_CHECKSUM}']")
         return saved
@@ -220,6 +242,12 @@ class SavedState:
                 f"state_dict['{KEY_POSITION}']={self.position} must be num_samples="
                 f"{self.num_samples} for an exhausted epoch"
             )
+        if self.chunk_state is not None and not (began and plan.replacement
+                                                 and not plan.shared):
+            raise CorruptStateError(
+                f"state_dict['{KEY_CHUNK_GENERATOR}'] must be None but for an epoch under way "
+                "with replacement on the global generator"
+            )
         if (self.reference_epoch is None) != (self.reference_state is None) or (
                 (self.reference_state is None) != (self.reference_at is None)):
             raise CorruptStateError(
@@ -229,7 +257,8 @@ class SavedState:
 
     def pending_needed(self, plan: EpochDraws) -> list[int]:
         """The drawn chunks that still hold samples at ``position``."""
-        if self.phase is not SavedPhase.ITERATING or not plan.shared:
+        if self.phase is not SavedPhase.ITERATING or not (plan.shared
+                                                          or self.chunk_state is not None):
             return []
         return plan.sizes().holding(self.position, self.chunks_drawn)
 
@@ -254,12 +283,15 @@ def _bytes_of(value: Any) -> bytes | None:
 
 
 def _checksum_parts(sd: dict[str, Any]) -> list[bytes | None]:
-    """Everything in a v2 state dict but the checksum, in a fixed order."""
+    """Everything in a v2 or v3 state dict but the checksum, in a fixed order
+    (a v2 dict has no ``chunk_generator_state``: its parts are those v2 wrote)."""
     plain = {k: v for k, v in sd.items()
-             if k not in (KEY_CHECKSUM, KEY_PENDING, *_STATES)}
+             if k not in (KEY_CHECKSUM, KEY_PENDING, KEY_CHUNK_GENERATOR, *_STATES)}
     plain = {k: (v.tolist() if isinstance(v, torch.Tensor) else v) for k, v in plain.items()}
     parts: list[bytes | None] = [json.dumps(plain, sort_keys=True, default=repr).encode()]
     parts += [_bytes_of(sd.get(k)) for k in _STATES]
+    if KEY_CHUNK_GENERATOR in sd:
+        parts.append(_bytes_of(sd[KEY_CHUNK_GENERATOR]))
     pending = sd.get(KEY_PENDING)
     for item in pending if isinstance(pending, (list, tuple)) else [pending]:
         if isinstance(item, dict):
