@@ -575,7 +575,7 @@ class ReplayableRandomSampler(RandomSampler):
         progress = _Progress(run.start)
         run.progress = weakref.ref(progress)
         try:
-            yield from self._feed(chunks, progress)
+            yield from chunks
             if self._run is run:
                 run.done = True
                 if self._phase is Phase.ITERATING:
@@ -583,7 +583,7 @@ class ReplayableRandomSampler(RandomSampler):
         finally:
             run.reached = progress.count()
 
-    def _begin(self) -> tuple[_Run, Iterator[tuple[int, list[int]]]]:
+    def _begin(self) -> tuple[_Run, Iterator[Iterator[int]]]:
         """A new epoch: the mark, then what RandomSampler draws before its permutation."""
         epoch = self._next_epoch()
         plan = self._plan()
@@ -611,7 +611,7 @@ class ReplayableRandomSampler(RandomSampler):
         self._run, self._phase, self._epoch = run, Phase.ITERATING, epoch
         return run, self._draws(run, chunk_gen, first=0)
 
-    def _resume(self, saved: SavedState) -> tuple[_Run, Iterator[tuple[int, list[int]]]]:
+    def _resume(self, saved: SavedState) -> tuple[_Run, Iterator[Iterator[int]]]:
         """The rest of a saved epoch; the generator continues from its saved state."""
         plan, gen = self._plan(), self._jump_generator()
         _torch.write(gen, saved.generator_state)
@@ -643,12 +643,16 @@ class ReplayableRandomSampler(RandomSampler):
                                 kept=kept)
 
     def _draws(self, run: _Run, live: torch.Generator, *, first: int, position: int = 0,
-               kept: dict[int, Chunk] | None = None) -> Iterator[tuple[int, list[int]]]:
-        """The epoch's chunks from ``position`` on, each drawn only when the
-        previous one is used up -- as RandomSampler draws its permutations.
+               kept: dict[int, Chunk] | None = None) -> Iterator[Iterator[int]]:
+        """The epoch's chunks from ``position`` on, as iterators over their unused
+        values, each drawn only when the previous one is used up -- as
+        RandomSampler draws its permutations -- keeping ``run.progress``.
         Chunks below ``first`` were drawn before a checkpoint: the ``kept`` ones
         still hold samples (their values are redrawn from their saved states),
-        the others were used up.  Yields (chunk start, values)."""
+        the others were used up.  Runs lazily: ``run.progress`` is set by then."""
+        assert run.progress is not None
+        progress = run.progress()
+        assert progress is not None
         plan = run.plan
         shared = plan.shared
         keep_values = plan.replacement and (shared or run.live is not None)
@@ -663,7 +667,7 @@ class ReplayableRandomSampler(RandomSampler):
             else:
                 assert chunk.state is not None
                 values = plan.draw_chunk(_torch.generator_at(chunk.state), sizes[index])
-            yield sizes.start(index), values
+            yield self._unused(progress, sizes.start(index), values, position)
         draw, remember = plan.drawer(), run.recent.append
         for index in range(first, count):
             if index < count - 1:  # every chunk but the last is a full one
@@ -672,6 +676,7 @@ class ReplayableRandomSampler(RandomSampler):
                 size = self.num_samples % (REPLACEMENT_CHUNK if plan.replacement else plan.n)
             else:
                 size = sizes[index]
+            progress.it = None  # let the used-up chunk go before the next is drawn
             before = _torch.read(live) if keep_states else None
             values = draw(live, size)
             if index >= run.chunks_drawn:
@@ -682,21 +687,25 @@ class ReplayableRandomSampler(RandomSampler):
                 remember((index, before))
             start = index * step
             if start + size > position:
-                yield start, values
+                if start >= position:  # the usual case: the whole chunk
+                    progress.base, progress.length = start, size
+                    it = progress.it = iter(values)
+                    del values
+                    yield it
+                else:
+                    yield self._unused(progress, start, values, position)
+                    del values
+        progress.it = None
 
     @staticmethod
-    def _feed(chunks: Iterator[tuple[int, list[int]]], progress: _Progress) -> Iterator[Iterator[int]]:
-        """One iterator per chunk over its unused values, keeping ``progress``."""
-        for start, values in chunks:
-            progress.it = None  # let the used-up chunk go before the next is drawn
-            skip = max(0, progress.count() - start)
-            progress.base, progress.length = start + skip, len(values) - skip
-            it = progress.it = iter(values)
-            if skip:  # step past the used samples without copying the rest
-                collections.deque(itertools.islice(it, skip), maxlen=0)
-            del values
-            yield it
-        progress.it = None
+    def _unused(progress: _Progress, start: int, values: list[int], position: int) -> Iterator[int]:
+        """An iterator over a chunk's values from ``position`` on, kept in ``progress``."""
+        skip = max(0, position - start)
+        progress.base, progress.length = start + skip, len(values) - skip
+        it = progress.it = iter(values)
+        if skip:  # step past the used samples without copying the rest
+            collections.deque(itertools.islice(it, skip), maxlen=0)
+        return it
 
     # -- pure query -----------------------------------------------------------------------
     def indices(self, epoch: int, *, draws_before: int | None = None) -> list[int]:
