@@ -60,6 +60,8 @@ GENERATORS = ["global", "explicit"]
 GROWTH_EPOCHS = {"full": [1, 10, 100, 10**3, 10**4, 10**5, 10**6], "quick": [1, 100, 10**4, 10**6]}
 GROWTH_SIZES = {"full": [1806, 100_000, 1_281_167], "quick": [1806, 1_281_167]}
 THROUGHPUT_SIZES = {"full": [1806, 100_000, 1_281_167], "quick": [1806, 1_281_167]}
+#: sizes drained with replacement too (randint chunks of 32: the per-chunk cost shows)
+REPLACEMENT_SIZES = {"full": [1806, 1_281_167], "quick": [1806]}
 TRACEMALLOC_SIZES = {"full": [1_281_167], "quick": [100_000]}
 RSS_SIZES = {"full": [1_281_167, 10**7], "quick": []}
 #: indices drained per throughput timing (small datasets: many epochs)
@@ -80,8 +82,8 @@ def _base_seed(gen: torch.Generator) -> None:
     torch.empty((), dtype=torch.int64).random_(generator=gen)
 
 
-def _sampler(cls, n: int, kind: str, gen: torch.Generator):
-    return cls(range(n), generator=None if kind == "global" else gen)
+def _sampler(cls, n: int, kind: str, gen: torch.Generator, replacement: bool = False):
+    return cls(range(n), replacement=replacement, generator=None if kind == "global" else gen)
 
 
 # -- set_epoch(e) + first index, as a ratio to e=1 -------------------------------
@@ -151,14 +153,15 @@ _THROUGHPUT_CONTENDERS = {
 }
 
 
-def _drain_contender(name: str, n: int, kind: str, consume: str, epochs: int, held: dict):
+def _drain_contender(name: str, n: int, kind: str, consume: str, epochs: int, held: dict,
+                     replacement: bool = False):
     """(setup, fn): a fresh sampler; ``epochs`` epochs drained as a loop would draw them."""
     cls, set_epoch = _THROUGHPUT_CONTENDERS[name]
 
     def setup():
         held.clear()
         gen = _generator(kind)
-        held["gen"], held["sampler"] = gen, _sampler(cls, n, kind, gen)
+        held["gen"], held["sampler"] = gen, _sampler(cls, n, kind, gen, replacement)
 
     def fn():
         gen, sampler = held["gen"], held["sampler"]
@@ -174,7 +177,9 @@ def _drain_contender(name: str, n: int, kind: str, consume: str, epochs: int, he
 
 def throughput(mode: str, bar: Progress) -> list[dict]:
     rows = []
-    for n in THROUGHPUT_SIZES[mode]:
+    grid = [(n, False) for n in THROUGHPUT_SIZES[mode]]
+    grid += [(n, True) for n in REPLACEMENT_SIZES[mode]]
+    for n, replacement in grid:
         epochs = max(1, math.ceil(THROUGHPUT_INDICES[mode] / n))
         rounds = 11 if mode == "full" else 3
         for kind in GENERATORS:
@@ -182,11 +187,13 @@ def throughput(mode: str, bar: Progress) -> list[dict]:
                 held: dict = {}
                 fns, setups = {}, {}
                 for name in _THROUGHPUT_CONTENDERS:
-                    setups[name], fns[name] = _drain_contender(name, n, kind, consume, epochs, held)
+                    setups[name], fns[name] = _drain_contender(name, n, kind, consume, epochs,
+                                                               held, replacement)
                 timed = timeit_interleaved(fns, setups=setups, repeats=rounds)
                 base = timed["torch"]["best"]
                 row = {
                     "n": n,
+                    "replacement": replacement,
                     "generator": kind,
                     "consume": consume,
                     "epochs_per_timing": epochs,
@@ -200,7 +207,8 @@ def throughput(mode: str, bar: Progress) -> list[dict]:
                         row[f"{name}_ratio"] = t["best"] / base
                 rows.append(row)
                 bar.step(
-                    f"throughput n={fmt_count(n)} {kind} {consume}: ours {fmt_ratio(row['ours_ratio'])}, "
+                    f"throughput n={fmt_count(n)}{' replacement' if replacement else ''} {kind} "
+                    f"{consume}: ours {fmt_ratio(row['ours_ratio'])}, "
                     f"with set_epoch {fmt_ratio(row['ours_set_epoch_ratio'])} of RandomSampler"
                 )
     return rows
@@ -348,7 +356,7 @@ def run(quick: bool = False, progress: bool = True) -> dict:
     mode = "quick" if quick else "full"
     steps = (
         len(GROWTH_SIZES[mode])
-        + 2 * len(THROUGHPUT_SIZES[mode])
+        + 2 * (len(THROUGHPUT_SIZES[mode]) + len(REPLACEMENT_SIZES[mode]))
         + len(TRACEMALLOC_SIZES[mode])
         + len(RSS_SIZES[mode])
     ) * len(GENERATORS)
@@ -414,6 +422,7 @@ def report(result: dict) -> str:
     rows = [
         [
             fmt_count(r["n"]),
+            "yes" if r.get("replacement") else "no",
             r["generator"],
             r["consume"],
             fmt_time(r["torch"]),
@@ -431,6 +440,7 @@ def report(result: dict) -> str:
         table(
             [
                 "n",
+                "replacement",
                 "generator",
                 "consumed as",
                 "RandomSampler",

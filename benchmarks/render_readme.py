@@ -80,10 +80,22 @@ def key_figures(results: dict[str, dict]) -> list[str]:
             f"e = 1 (target {t['set_epoch_growth_target']:g}x): {per_n}; `set_epoch({fmt_count(last_e)})` "
             f"alone takes {fmt_time(min(alone))} to {fmt_time(max(alone))}"
         )
+        parts = []
+        for replacement in (False, True):
+            rows = [r for r in sampler["throughput"] if bool(r.get("replacement")) is replacement]
+            if not rows:
+                continue
+            per_n = ", ".join(
+                f"n = {fmt_count(n)}: {fmt_ratio(max(r['ours_ratio'] for r in at))} "
+                f"({fmt_ratio(max(r['ours_set_epoch_ratio'] for r in at))} with `set_epoch` "
+                "every epoch)"
+                for n in sorted({r["n"] for r in rows})
+                for at in [[r for r in rows if r["n"] == n]]
+            )
+            parts.append(f"{'with' if replacement else 'without'} replacement {per_n}")
         lines.append(
-            f"Iteration throughput against `RandomSampler` (target {t['throughput_target']:g}x): worst "
-            f"{fmt_ratio(t['throughput_max'])} draining epochs; {fmt_ratio(t['throughput_set_epoch_max'])} "
-            "with `set_epoch` called every epoch"
+            f"Iteration throughput against `RandomSampler` (target {t['throughput_target']:g}x), "
+            "worst of both generators, indices and batches: " + "; ".join(parts)
         )
         mem = []
         for how in ("tracemalloc", "rss"):
