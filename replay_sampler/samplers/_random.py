@@ -496,8 +496,15 @@ class ReplayableRandomSampler(RandomSampler):
                           self.generator is not None, self.profile, self._installed)
 
     def _own_draws(self) -> int:
-        """Draws one full epoch of this sampler takes from its timeline's generator."""
-        return self._plan().own_draws()
+        """Draws one full epoch of this sampler takes from its timeline's generator
+        (remembered for the dataset size and settings it was counted for: the
+        timeline asks at every epoch, and the dataset may change size)."""
+        key = (len(self.data_source), self.num_samples, self.replacement,
+               self.generator is not None, self.profile)
+        cached = self.__dict__.get("_own_draws_cache")
+        if cached is None or cached[0] != key:
+            cached = self.__dict__["_own_draws_cache"] = (key, self._plan().own_draws())
+        return cached[1]
 
     # -- set_epoch -------------------------------------------------------------------------
     def set_epoch(self, epoch: int) -> None:
