@@ -130,7 +130,9 @@ def key_figures(results: dict[str, dict]) -> list[str]:
         )
         checks = "; ".join(
             f"{kind}: {100 * c['agree_share']:.2f}% when the count agrees, "
-            f"{100 * c['differ_share']:.2f}% measuring when it differs"
+            + (f"{100 * c['near_share']:.2f}% measuring when it differs by a few draws, "
+               if "near_share" in c else "")
+            + f"{100 * c['differ_share']:.2f}% when it is far off"
             for kind, c in resume["checks"].items()
         )
         lines.append(

@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader, RandomSampler
 from replay_sampler import (
     ReplayableDistributedSampler,
     ReplayableRandomSampler,
+    draws_between,
     draws_per_epoch,
     measure_draws,
     timeline,
@@ -315,3 +316,24 @@ def test_a_timeline_without_a_sampler_jumps_and_checks_at_set_epoch():
     torch.manual_seed(7)
     plain = [torch.rand(10).tolist() for _ in range(5)]
     assert full == plain and run(3) == plain[3:]
+
+
+@given(seeds, st.integers(0, 20_000), st.integers(-6000, 6000))
+@settings(max_examples=examples(40))
+def test_the_self_checks_measure_finds_the_real_count_near_and_far_from_the_assumed_one(
+        seed, drawn, off):
+    """measure_epoch (the stride check) returns the draws between two states whether the assumed
+    count is right, a few draws off either way (inside its window) or far off (the full scan),
+    and None beyond its limit; the states come from real torch generators."""
+    from replay_sampler._torch import read
+    from replay_sampler.samplers._timeline import measure_epoch
+
+    g = torch.Generator().manual_seed(seed)
+    begin = read(g).mt
+    torch.randint(2**31, (drawn,), generator=g)
+    now = read(g).mt
+    drawn = draws_between(begin, now, 10**6)  # the scan, pinned against torch elsewhere
+    assumed = max(0, drawn + off)
+    assert measure_epoch(begin, now, assumed, 10**6) == drawn
+    if drawn > 10:
+        assert measure_epoch(begin, now, drawn, drawn - 1) is None  # beyond the limit

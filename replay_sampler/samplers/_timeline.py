@@ -74,7 +74,7 @@ from ..core import _draws, _gf2
 from ..core._checks import draws_to_epoch, integer, stride
 from ..core._distance import draws_between
 from ..core._errors import NotReachedError
-from ..core._mt19937 import TorchCPUState
+from ..core._mt19937 import MT19937State, TorchCPUState
 from ..core._profiles import TorchProfile
 
 if TYPE_CHECKING:
@@ -86,6 +86,8 @@ Stride = int | tuple[int, int]
 _SCAN_MIN = 10**7
 #: How far the draws between set_epoch and the sampler's first draw are looked for.
 _PRE_LIMIT = 10**5
+#: The self-check scans this many draws either side of the assumed count.
+_CHECK_WINDOW = 2**12
 
 
 class How(enum.Enum):
@@ -494,12 +496,11 @@ class Timeline:
             assumed = count[0] if epoch - 1 == self.first_epoch else count[1]
         else:
             assumed = count
-        begin = last[1]
-        if begin.mt.advance(assumed).same_stream(now.mt):
+        limit = max(_SCAN_MIN, 10 * assumed)
+        measured = measure_epoch(last[1].mt, now.mt, assumed, limit)
+        if measured == assumed:
             self.measured[epoch - 1] = assumed
             return
-        limit = max(_SCAN_MIN, 10 * assumed)
-        measured = self._distance(begin, now, limit)
         if measured is not None:
             self.measured[epoch - 1] = measured
         if self._warned or not self.advise:
@@ -538,6 +539,24 @@ class Timeline:
                 f"{names}, whose kernels can draw differently (CPU dropout: 1 draw per call up to "
                 "2.6, 2 per element since). For the run's own epochs count them as that release "
                 f"drew: replay_sampler.measure_draws(one_epoch, torch_version={runs[0].name!r}).")
+
+
+def measure_epoch(begin: MT19937State, now: MT19937State, assumed: int, limit: int) -> int | None:
+    """The draws from ``begin`` to ``now`` (at most ``limit``), cheapest where
+    the count is ``assumed`` or near it: one jump to ``_CHECK_WINDOW`` draws
+    before the assumed end and a scan of twice that, so that a count that
+    agrees, or differs by a few draws either way (the loop's own draws, a base
+    seed counted that another generator drew), costs the jump; the full scan
+    from ``begin`` only beyond that.  ``None`` if not within ``limit``."""
+    low = max(0, assumed - _CHECK_WINDOW)
+    if low <= limit:
+        with contextlib.suppress(NotReachedError):
+            return low + draws_between(begin.advance(low), now,
+                                       min(assumed + _CHECK_WINDOW, limit) - low)
+    try:
+        return draws_between(begin, now, limit)
+    except NotReachedError:
+        return None
 
 
 _TIMELINES: weakref.WeakKeyDictionary[torch.Generator, Timeline] = weakref.WeakKeyDictionary()
