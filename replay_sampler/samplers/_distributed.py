@@ -287,7 +287,9 @@ class ReplayableDistributedSampler(DistributedSampler[int]):
         recorded instead; the dataset size when nothing is left of it).
         """
         progress = self._progress
-        if progress is not None and progress[0] == self.epoch:
+        began = progress is not None and progress[0] == self.epoch
+        if began:
+            assert progress is not None
             _, start, count, it = progress
             handed, ran_out = count - operator.length_hint(it), self._ran_out
         else:
@@ -305,7 +307,7 @@ class ReplayableDistributedSampler(DistributedSampler[int]):
         epoch, position = self.epoch, min(start + self.num_replicas * consumed, n)
         if samples_consumed is None and ran_out:
             epoch, position = epoch + 1, 0  # the epoch is over: continue with the next
-        elif progress is not None and progress[0] == self.epoch and consumed == count:
+        elif began and consumed == count:
             position = n  # the loop is at the epoch's last batch: nothing left of it
         return {
             KEY_KIND: STATE_KIND,

@@ -100,28 +100,25 @@ class EpochDraws:
         return private
 
     def drawer(self) -> Callable[[torch.Generator, int], list[int]]:
-        """:meth:`draw_chunk` with the release's rules resolved once, for the
+        """``draw(generator, size)``: one chunk's values, drawn from ``generator``
+        as the run's release did -- the release's rules resolved once, for the
         per-chunk loop (a chunk with replacement is only 32 values)."""
-        old, new, n = self.profile, self.installed, self.n
-        if self.replacement and not old.randint_wide_from > n >= new.randint_wide_from:
-            randint, int64 = torch.randint, torch.int64
-
-            def draw(generator: torch.Generator, size: int) -> list[int]:
-                return randint(high=n, size=(size,), dtype=int64, generator=generator).tolist()
-            return draw
-        return self.draw_chunk
-
-    def draw_chunk(self, generator: torch.Generator, size: int) -> list[int]:
-        """One chunk's values, drawn from ``generator`` as the run's release did."""
         old, new, n = self.profile, self.installed, self.n
         if self.replacement:
             if old.randint_wide_from > n >= new.randint_wide_from:  # torch < 2.7: one draw each
-                return _emulated(generator, lambda s: randint_one_draw(s, n, size))
-            return torch.randint(high=n, size=(size,), dtype=torch.int64,
-                                 generator=generator).tolist()
+                return lambda generator, size: _emulated(
+                    generator, lambda s: randint_one_draw(s, n, size))
+            randint, int64 = torch.randint, torch.int64
+            return lambda generator, size: randint(high=n, size=(size,), dtype=int64,
+                                                   generator=generator).tolist()
         if new.randperm_is_two_pass(n) and not old.randperm_is_two_pass(n):  # torch < 2.6
-            return _emulated(generator, lambda s: randperm_one_pass(s, n))[:size]
-        return torch.randperm(n, generator=generator)[:size].tolist()
+            return lambda generator, size: _emulated(
+                generator, lambda s: randperm_one_pass(s, n))[:size]
+        return lambda generator, size: torch.randperm(n, generator=generator)[:size].tolist()
+
+    def draw_chunk(self, generator: torch.Generator, size: int) -> list[int]:
+        """One chunk's values, drawn from ``generator`` as the run's release did."""
+        return self.drawer()(generator, size)
 
     def skip_chunks(self, generator: torch.Generator, count: int) -> None:
         """Move ``generator`` past the first ``count`` chunks' draws without

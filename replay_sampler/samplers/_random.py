@@ -825,9 +825,13 @@ class ReplayableRandomSampler(RandomSampler):
                 epoch_seed=run.seed, sampler_start=run.at_mark, epoch_start=run.at_set,
                 chunk_state=None if run.live is None else _torch.read(run.live),
             )
-            if saved.chunk_state is not None and self._missing(run, saved):
+            pending = self._kept(run, saved)
+            if pending is None and saved.chunk_state is not None:
                 saved = replace(saved, chunk_state=None)  # too far behind: a resume jumps
-            return replace(saved, pending=self._pending(run, saved)).to_dict()
+                pending = self._kept(run, saved)
+            if pending is None:
+                raise self._too_far_behind(run)
+            return replace(saved, pending=pending).to_dict()
         if samples_consumed is not None:
             consumed = _checks.integer(samples_consumed, "samples_consumed", 0)
             if consumed:
@@ -844,23 +848,26 @@ class ReplayableRandomSampler(RandomSampler):
                           chunks_drawn=0, epoch_start=at_set).to_dict()
 
     @staticmethod
-    def _missing(run: _Run, saved: SavedState) -> list[int]:
-        """The chunks a resume from ``saved`` needs that the run no longer keeps."""
-        return [i for i in saved.pending_needed(run.plan) if run.kept(i) is None]
+    def _kept(run: _Run, saved: SavedState) -> tuple[Chunk, ...] | None:
+        """The chunks a resume from ``saved`` needs, or ``None`` if the run no
+        longer keeps one of them."""
+        chunks = []
+        for index in saved.pending_needed(run.plan):
+            chunk = run.kept(index)
+            if chunk is None:
+                return None
+            chunks.append(chunk)
+        return tuple(chunks)
 
-    def _pending(self, run: _Run, saved: SavedState) -> tuple[Chunk, ...]:
-        needed = saved.pending_needed(run.plan)
-        chunks = [run.kept(i) for i in needed]
-        if None in chunks:
-            kept = len(run.recent)
-            what = (f"{kept * REPLACEMENT_CHUNK:,} samples" if run.plan.replacement
-                    else "permutations")
-            raise ValueError(
-                f"samples_consumed lags too far behind the sampler, which has handed out "
-                f"{run.position() - run.start} indices of this iteration; it keeps the last "
-                f"{kept} draw steps ({what}) for a state_dict taken behind it"
-            )
-        return tuple(chunk for chunk in chunks if chunk is not None)
+    @staticmethod
+    def _too_far_behind(run: _Run) -> ValueError:
+        kept = len(run.recent)
+        what = f"{kept * REPLACEMENT_CHUNK:,} samples" if run.plan.replacement else "permutations"
+        return ValueError(
+            f"samples_consumed lags too far behind the sampler, which has handed out "
+            f"{run.position() - run.start} indices of this iteration; it keeps the last "
+            f"{kept} draw steps ({what}) for a state_dict taken behind it"
+        )
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore a :meth:`state_dict` (also one of format versions 1 and 2).
