@@ -134,6 +134,40 @@ def test_replacement_on_the_global_generator_resumes_from_the_private_generators
     assert torch.equal(torch.get_rng_state(), after)
 
 
+def _private_generator(iterator):
+    """The private generator of a running ``RandomSampler.__iter__`` (torch's own frame)."""
+    return iterator.gi_frame.f_locals["generator"]
+
+
+@given(st.integers(1, 5000), seeds, st.integers(1, 9000),
+       st.one_of(st.sampled_from([1, 31, 32, 33, 2047, 2048, 2049, 4096, 4097]),
+                 st.integers(1, 9000)))
+@settings(max_examples=examples(60))
+def test_replacement_chunks_drawn_a_block_at_once_match_randomsamplers_lazy_draws(
+        n, seed, total, handed):
+    """The private generator's full chunks are drawn 64 at a time; the state saved after
+    any number of indices is the state RandomSampler's private generator has right then
+    (read from torch's own iterator frame), and a resume gives its rest."""
+    handed = min(handed, total)
+    data = Indices(n)
+    torch.manual_seed(seed)
+    reference = iter(RandomSampler(data, replacement=True, num_samples=total))
+    head = list(itertools.islice(reference, handed))
+    private = _private_generator(reference).get_state()
+    rest, after = list(reference), torch.get_rng_state()
+    torch.manual_seed(seed)
+    sampler = ReplayableRandomSampler(data, replacement=True, num_samples=total)
+    it = iter(sampler)
+    assert list(itertools.islice(it, handed)) == head
+    state = sampler.state_dict()
+    assert torch.equal(state["chunk_generator_state"], private)
+    resumed = ReplayableRandomSampler(data, replacement=True, num_samples=total)
+    resumed.load_state_dict(state)
+    assert list(resumed) == rest
+    assert torch.equal(torch.get_rng_state(), after)
+    assert list(it) == rest  # the sampler itself goes on as RandomSampler does
+
+
 def test_a_version_3_state_loads_where_version_2_did():
     """The version-2 layout (no chunk_generator_state) still loads; the files of
     tests/data pin it against plain torch (tests/test_saved_formats.py)."""

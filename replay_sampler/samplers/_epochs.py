@@ -5,14 +5,19 @@ what one epoch of ``RandomSampler`` draws and from which generator -- the
 seed of a private generator, the permutations (or ``randint`` chunks) in the
 order and sizes torch makes them -- and makes those draws, emulating an older
 release's kernel where today's computes differently.  It holds no state of
-its own: a sampler builds one at the start of every iteration (the dataset
-size may change at runtime, as ``RandomSampler`` allows).
+its own (what it computes once -- the layout, the draw counts, the drawer --
+it remembers): a sampler keeps one for its dataset size and settings and
+makes another when they change (the dataset may change size at runtime, as
+``RandomSampler`` allows).
 """
 
 from __future__ import annotations
 
+import functools
+import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import torch
 
@@ -21,6 +26,23 @@ from ..core import _draws
 from ..core._emulate import randint_one_draw, randperm_one_pass
 from ..core._mt19937 import MT19937State
 from ..core._profiles import TorchProfile
+
+_T = TypeVar("_T")
+
+
+def _remembered(method: Callable[[Any], _T]) -> Callable[[Any], _T]:
+    """A method of no arguments of a frozen dataclass, computed once per instance."""
+    key = f"_remembered_{method.__name__}"
+
+    @functools.wraps(method)
+    def once(self: Any) -> _T:
+        found = self.__dict__.get(key, once)
+        if found is once:
+            found = self.__dict__[key] = method(self)
+        return typing.cast(_T, found)
+
+    return once
+
 
 #: RandomSampler draws ``randint`` values in chunks of this size (with replacement).
 REPLACEMENT_CHUNK = 32
@@ -39,7 +61,13 @@ class EpochDraws:
     profile: TorchProfile
     installed: TorchProfile
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the fields only: what is remembered is made again (the drawer
+        is a closure)."""
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_remembered_")}
+
     # -- the shape of an epoch ------------------------------------------------------
+    @_remembered
     def sizes(self) -> Layout:
         """Sizes of the chunks the epoch draws, in order (a sequence: ``len``,
         ``sizes[i]``, and the arithmetic of :class:`Layout`, nothing listed).
@@ -64,6 +92,7 @@ class EpochDraws:
             return _draws.randint_draws(self.n, size, profile=self.profile) if size else 0
         return _draws.randperm_draws(self.n, self.profile)
 
+    @_remembered
     def own_draws(self) -> int:
         """Draws one full epoch takes from the generator the sampler's timeline
         follows (``generator``, or the global one)."""
@@ -99,6 +128,7 @@ class EpochDraws:
         private.manual_seed(seed)
         return private
 
+    @_remembered
     def drawer(self) -> Callable[[torch.Generator, int], list[int]]:
         """``draw(generator, size)``: one chunk's values, drawn from ``generator``
         as the run's release did -- the release's rules resolved once, for the

@@ -120,6 +120,11 @@ __all__ = [
 #: chunks by their 32 values, so 2048 of them reach 65,536 samples back.
 _KEEP_CHUNKS = 64
 _KEEP_REPLACEMENT_CHUNKS = 2048
+#: Replacement chunks drawn at once from an epoch's private generator: nothing
+#: else draws from it and randint takes one draw (or two) per value in order, so
+#: one call for 64 chunks gives the values and the state 64 calls would (a torch
+#: call per 32 values is most of RandomSampler's cost at small n).
+_BLOCK_CHUNKS = 64
 #: How far a second sampler's first draw is looked for after the epoch's mark.
 _OFFSET_LIMIT = 10**7
 
@@ -172,10 +177,29 @@ class _Run:
     # with replacement on the global generator: the private per-epoch generator the
     # chunks come from (a state_dict saves its state, so a resume need not jump to it)
     live: torch.Generator | None = None
+    # ... whose full chunks are drawn a block at a time: (the block's first chunk,
+    # the private state before it, its number of chunks); ``live`` is past the block
+    block: tuple[int, TorchCPUState, int] | None = None
 
     def position(self) -> int:
         progress = self.progress() if self.progress is not None else None
         return progress.count() if progress is not None else self.reached
+
+    def live_state(self) -> TorchCPUState | None:
+        """The private generator's state after the ``chunks_drawn`` chunks handed
+        out (``None`` without one): redrawn from the block's start when the
+        block is only partly handed out."""
+        if self.live is None:
+            return None
+        if self.block is None:
+            return _torch.read(self.live)
+        first, before, length = self.block
+        used = self.chunks_drawn - first
+        if used >= length:
+            return _torch.read(self.live)
+        replay = _torch.generator_at(before)
+        self.plan.drawer()(replay, used * self.plan.sizes().size)
+        return _torch.read(replay)
 
     def kept(self, index: int) -> Chunk | None:
         """Chunk ``index``, if it is among the last ones drawn."""
@@ -388,7 +412,7 @@ class ReplayableRandomSampler(RandomSampler):
         state.pop("_timeline")
         run = self._run
         if run is not None:
-            state["_run"] = replace(run, progress=None, reached=run.position(), live=None,
+            state["_run"] = replace(run, progress=None, reached=run.position(), live=None, block=None,
                                     recent=deque(run.recent, maxlen=run.recent.maxlen))
         state["_restore_at_resume"] = []
         return state
@@ -492,19 +516,19 @@ class ReplayableRandomSampler(RandomSampler):
         return torch.default_generator if self.generator is None else self.generator
 
     def _plan(self) -> EpochDraws:
-        return EpochDraws(len(self.data_source), self.num_samples, self.replacement,
-                          self.generator is not None, self.profile, self._installed)
+        """What an epoch draws under the sampler's settings (remembered for the
+        dataset size and settings it was made for: it is asked at every epoch,
+        and the dataset may change size)."""
+        key = (len(self.data_source), self.num_samples, self.replacement,
+               self.generator is not None, self.profile, self._installed)
+        cached = self.__dict__.get("_plan_cache")
+        if cached is None or cached[0] != key:
+            cached = self.__dict__["_plan_cache"] = (key, EpochDraws(*key))
+        return cached[1]
 
     def _own_draws(self) -> int:
-        """Draws one full epoch of this sampler takes from its timeline's generator
-        (remembered for the dataset size and settings it was counted for: the
-        timeline asks at every epoch, and the dataset may change size)."""
-        key = (len(self.data_source), self.num_samples, self.replacement,
-               self.generator is not None, self.profile)
-        cached = self.__dict__.get("_own_draws_cache")
-        if cached is None or cached[0] != key:
-            cached = self.__dict__["_own_draws_cache"] = (key, self._plan().own_draws())
-        return cached[1]
+        """Draws one full epoch of this sampler takes from its timeline's generator."""
+        return self._plan().own_draws()
 
     # -- set_epoch -------------------------------------------------------------------------
     def set_epoch(self, epoch: int) -> None:
@@ -540,7 +564,7 @@ class ReplayableRandomSampler(RandomSampler):
         replays = phase is Phase.EXHAUSTED and e == current
         drops = (phase is Phase.LOADED and self._loaded is not None
                  and self._loaded.phase is SavedPhase.ITERATING)
-        self._timeline.set_epoch(e, jump=replays or drops or self._pending_jump, by=self)
+        self._timeline._set_epoch(e, replays or drops or self._pending_jump, self)
         self._pending_jump = False
         self._loaded = None
         self._phase, self._epoch, self._set_used = Phase.POSITIONED, e, True
@@ -596,7 +620,7 @@ class ReplayableRandomSampler(RandomSampler):
         plan = self._plan()
         tl, gen = self._timeline, self._jump_generator()
         if self._pending_jump:  # a set_epoch that came while another epoch ran
-            tl.set_epoch(epoch, jump=True, by=self)
+            tl._set_epoch(epoch, True, self)
             self._pending_jump = False
         took = tl.mark(epoch, by=self)
         at_mark = tl.seen
@@ -676,32 +700,49 @@ class ReplayableRandomSampler(RandomSampler):
                 values = plan.draw_chunk(_torch.generator_at(chunk.state), sizes[index])
             yield self._unused(progress, sizes.start(index), values, position)
         draw, remember = plan.drawer(), run.recent.append
+        # the epoch's private generator: its full chunks drawn a block at once
+        blocked = run.live is not None
+        block: list[int] = []
+        block_end = at = 0
+        last, drawn = count - 1, run.chunks_drawn
+        before: TorchCPUState | None = None
         for index in range(first, count):
-            if index < count - 1:  # every chunk but the last is a full one
+            if index < last:  # every chunk but the last is a full one
                 size = step
-            elif count > 1:  # RandomSampler re-reads num_samples for its trailing draw
-                size = self.num_samples % (REPLACEMENT_CHUNK if plan.replacement else plan.n)
-            else:
-                size = sizes[index]
-            progress.it = None  # let the used-up chunk go before the next is drawn
-            before = _torch.read(live) if keep_states else None
-            values = draw(live, size)
-            if index >= run.chunks_drawn:
-                run.chunks_drawn = index + 1
+                if blocked:
+                    if index >= block_end:
+                        block_end = min(index + _BLOCK_CHUNKS, last)
+                        run.block = (index, _torch.read(live), block_end - index)
+                        block, at = draw(live, step * (block_end - index)), 0
+                    values = block[at:at + step]
+                    at += step
+                else:
+                    progress.it = None  # let the used-up chunk go before the next is drawn
+                    if keep_states:
+                        before = _torch.read(live)
+                    values = draw(live, step)
+            else:  # RandomSampler re-reads num_samples for its trailing draw
+                size = (self.num_samples % (REPLACEMENT_CHUNK if plan.replacement else plan.n)
+                        if count > 1 else sizes[index])
+                progress.it = None
+                if keep_states:
+                    before = _torch.read(live)
+                values = draw(live, size)
+            if index >= drawn:
+                run.chunks_drawn = drawn = index + 1
             if keep_values:  # what a later state_dict needs to redo this chunk
                 remember((index, values))
-            elif before is not None:
+            elif before is not None:  # keep_states
                 remember((index, before))
             start = index * step
-            if start + size > position:
-                if start >= position:  # the usual case: the whole chunk
-                    progress.base, progress.length = start, size
-                    it = progress.it = iter(values)
-                    del values
-                    yield it
-                else:
-                    yield self._unused(progress, start, values, position)
-                    del values
+            if start >= position:  # the usual case: the whole chunk
+                progress.base, progress.length = start, size
+                it = progress.it = iter(values)
+                del values
+                yield it
+            elif start + size > position:
+                yield self._unused(progress, start, values, position)
+                del values
         progress.it = None
 
     @staticmethod
@@ -823,7 +864,7 @@ class ReplayableRandomSampler(RandomSampler):
                 **base, epoch=run.epoch, phase=SavedPhase.ITERATING,
                 position=position, chunks_drawn=run.chunks_drawn,
                 epoch_seed=run.seed, sampler_start=run.at_mark, epoch_start=run.at_set,
-                chunk_state=None if run.live is None else _torch.read(run.live),
+                chunk_state=run.live_state(),
             )
             pending = self._kept(run, saved)
             if pending is None and saved.chunk_state is not None:

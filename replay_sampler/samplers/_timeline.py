@@ -260,7 +260,8 @@ class Timeline:
         """Bookkeeping common to every event: a new run, the acting sampler."""
         if self.reference is not None and self._seed is not None and now.seed != self._seed:
             self.reset()  # manual_seed with another seed: a new run
-        if (by is not None and by not in self._active and self.reference is not None
+        known = by is not None and by in self._active
+        if (by is not None and not known and self.reference is not None
                 and not self._continuous(now)):
             self.reset()  # a sampler's first event, elsewhere in the stream: a new run,
             self._stride = by._draws_per_epoch_given  # whose settings are its sampler's
@@ -275,7 +276,9 @@ class Timeline:
                     )
                 self.reset()
                 self._first_epoch = by.first_epoch
-            self._active.add(by)
+                known = False
+            if not known:
+                self._active.add(by)
         if self.reference is None:
             self._seed = now.seed
 
@@ -300,10 +303,15 @@ class Timeline:
         epoch's place even then (a sampler replaying an epoch it finished, or
         leaving a loaded epoch it did not finish)."""
         e = self.check_epoch(epoch, None if by is None else by.first_epoch)
+        self._set_epoch(e, jump, by)
+
+    def _set_epoch(self, e: int, jump: bool, by: ReplayableRandomSampler | None) -> None:
+        """:meth:`set_epoch` of an epoch checked already (a sampler's own call)."""
         gen = self.generator
         now = _torch.read(gen)
         self._event(now, by)
-        self.stride()  # fails, moving nothing, if the count is unknown
+        if self._stride is None and not self._samplers and not self._active:
+            self.stride()  # fails, moving nothing: the count is unknown
         self.checking = True
         if self.reference is not None and not (e == self.epoch and not jump) and not (
                 e == self._next() and self.begun and not jump) and not self._continuous(now):
