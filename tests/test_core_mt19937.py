@@ -209,3 +209,28 @@ def test_public_state_fallback_engine_agrees():
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) and a[2] == b[2]
     partial = np.arange(4 * 624, dtype=np.uint32).reshape(4, 624)
     assert np.array_equal(fast.horner(partial), slow.horner(partial))
+
+
+@given(mt_states(), st.integers(0, 5000), st.integers(0, 623))
+@settings(max_examples=examples(60))
+def test_draws_between_finds_the_stream_and_nothing_that_only_starts_like_it(state, d, flip):
+    """draws_between returns d for numpy's own stepping of ``state`` by d, also written at
+    another block offset (a spent block against its regeneration); a state whose next 624
+    outputs differ from it in one word only -- the rest of the window agreeing -- is not
+    the same stream and is not found."""
+    from replay_sampler.core import NotReachedError
+    from replay_sampler.core._distance import draws_between
+
+    target = numpy_stepped(state, d)
+    assert draws_between(state, target, d) == d
+    if target.pos == 624:  # the same stream written as the regenerated block at pos 0
+        regenerated = numpy_stepped(target, 1)  # one draw regenerates it ...
+        again = MT19937State(regenerated.key, 0)  # ... and pos 0 is the block's start
+        assert draws_between(state, again, d) == d
+    outputs, _ = target.random_raw(624)
+    words = untemper(outputs).copy()
+    words[flip] ^= 1  # one bit of one word of the window
+    other = MT19937State(words, 0)  # the 624 words of the window, as a block at pos 0
+    assert not other.same_stream(target)
+    with pytest.raises(NotReachedError):
+        draws_between(state, other, d + 10)
