@@ -13,10 +13,13 @@ Prints a table and writes ``benchmarks/results/resume.json``.  Two parts:
   or the first chunk of draws): the floor any resume pays.
 * **self-check cost** -- what the check an uninterrupted run makes at epochs
   1, 2, 4, 8, ... costs (``measure_epoch``: a jump to just before the assumed
-  end and a short scan; the full scan when the count is far off), when the
-  count agrees, differs by 2 draws, and is half the real one, as a share of one epoch of
-  ``RandomSampler`` drained index by index at n = 1,281,167 (target <= 1%),
-  on the global generator (4 draws per epoch) and an explicit one (2n).
+  end and a short scan; beyond that a scan from the samplers' own draws up),
+  when the count agrees, differs by 2 draws, and is far off (half the real
+  one), and when the loop draws 100,000 values of its own from the generator
+  that the count leaves out (the scan covers those), as a share of one epoch
+  of ``RandomSampler`` drained index by index at n = 1,281,167 (target <=
+  1%), on the global generator (4 draws per epoch: the base seed and the sampler's
+  seed) and an explicit one (2n: its two permutations and the base seed).
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ from replay_sampler import ReplayableRandomSampler
 from replay_sampler._torch import read
 from replay_sampler.core._distance import draws_between
 from replay_sampler.samplers._timeline import measure_epoch
+
+#: Values the loop draws from the sampler's generator in the "loop draws" check.
+LOOP_DRAWS = 100_000
 
 
 def _state_at(n: int, replacement: bool, position: int) -> dict:
@@ -76,26 +82,36 @@ def run(quick: bool = False) -> dict:
     epoch = timeit(lambda: sum(1 for _ in RandomSampler(range(n))), max_repeats=5)["best"]
     checks = {}
     for kind in ("global", "explicit"):
-        gen = torch.default_generator if kind == "global" else torch.Generator()
-        gen.manual_seed(0)
-        sampler = ReplayableRandomSampler(range(n), generator=None if kind == "global" else gen)
-        begin = read(gen)
-        torch.randint(2**31, (2,), generator=gen)  # the DataLoader's base seed
-        list(sampler)
-        now = read(gen)
-        drawn = draws_between(begin.mt, now.mt, 10**8)
-        assert drawn is not None
-        a, b = begin.mt, now.mt
+        checks[kind] = {}
+        for extra in (0, LOOP_DRAWS):
+            gen = torch.default_generator if kind == "global" else torch.Generator()
+            gen.manual_seed(0)
+            sampler = ReplayableRandomSampler(range(n), generator=None if kind == "global" else gen)
+            own = sampler._own_draws()  # the floor the timeline gives the check
+            begin = read(gen)
+            torch.empty((), dtype=torch.int64).random_(generator=gen)  # a DataLoader's base seed
+            list(sampler)
+            if extra:  # the loop's own draws from the same generator
+                torch.rand(extra, generator=gen)
+            now = read(gen)
+            drawn = draws_between(begin.mt, now.mt, 10**8)
+            assert drawn is not None
+            a, b = begin.mt, now.mt
 
-        def check(assumed: int, a=a, b=b, d=drawn) -> None:  # the check the timeline makes
-            assert measure_epoch(a, b, assumed, max(10**7, 10 * assumed)) == d
+            def check(assumed: int, a=a, b=b, d=drawn, own=own) -> None:  # as the timeline does
+                assert measure_epoch(a, b, assumed, max(10**7, 10 * assumed), own) == d
 
-        agree = timeit(lambda d=drawn: check(d))["best"]
-        near = timeit(lambda d=drawn: check(d + 2))["best"]  # a base seed counted, not drawn
-        differ = timeit(lambda d=drawn: check(d // 2 + 1))["best"]  # far off: the full scan
-        checks[kind] = {"draws": drawn, "agree": agree, "near": near, "differ": differ,
-                        "agree_share": agree / epoch, "near_share": near / epoch,
-                        "differ_share": differ / epoch}
+            if extra:
+                # counted without the loop's draws: the scan from the samplers' own draws
+                loop = timeit(lambda d=drawn, x=extra: check(d - x))["best"]
+                checks[kind].update(loop=loop, loop_share=loop / epoch, loop_draws=extra)
+                continue
+            agree = timeit(lambda d=drawn: check(d))["best"]
+            near = timeit(lambda d=drawn: check(d + 2))["best"]  # a base seed counted, not drawn
+            differ = timeit(lambda d=drawn: check(d // 2 + 1))["best"]  # far off
+            checks[kind].update(draws=drawn, agree=agree, near=near, differ=differ,
+                                agree_share=agree / epoch, near_share=near / epoch,
+                                differ_share=differ / epoch)
     return {"quick": quick, "resume": rows, "epoch_n": n, "epoch": epoch, "checks": checks}
 
 
@@ -113,7 +129,9 @@ def report(result: dict) -> str:
                      f"{fmt_time(c['agree'])} when the count agrees "
                      f"({100 * c['agree_share']:.2f}% of the epoch), {fmt_time(c['near'])} "
                      f"measuring when it differs by a few draws ({100 * c['near_share']:.2f}%), "
-                     f"{fmt_time(c['differ'])} when it is far off ({100 * c['differ_share']:.2f}%)")
+                     f"{fmt_time(c['differ'])} when it is far off ({100 * c['differ_share']:.2f}%), "
+                     f"{fmt_time(c['loop'])} when the loop draws {fmt_count(c['loop_draws'])} more "
+                     f"than counted ({100 * c['loop_share']:.2f}%)")
     return "\n".join(lines)
 
 

@@ -133,6 +133,8 @@ def key_figures(results: dict[str, dict]) -> list[str]:
             + (f"{100 * c['near_share']:.2f}% measuring when it differs by a few draws, "
                if "near_share" in c else "")
             + f"{100 * c['differ_share']:.2f}% when it is far off"
+            + (f", {100 * c['loop_share']:.2f}% when the loop draws "
+               f"{fmt_count(c['loop_draws'])} more than counted" if "loop_share" in c else "")
             for kind, c in resume["checks"].items()
         )
         lines.append(

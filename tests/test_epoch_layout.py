@@ -6,13 +6,19 @@ draw: ``num_samples // chunk`` full chunks, then the trailing one."""
 from __future__ import annotations
 
 import bisect
+import collections
 import itertools
 
-from hypothesis import given
+import torch
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch.utils.data import RandomSampler
 
+from replay_sampler._torch import read
+from replay_sampler.core._distance import draws_between
 from replay_sampler.core._profiles import TorchProfile
 from replay_sampler.samplers._epochs import REPLACEMENT_CHUNK, EpochDraws
+from tests.strategies import examples
 
 
 def _listed(n: int, num_samples: int, replacement: bool) -> list[int]:
@@ -43,3 +49,26 @@ def test_layout_matches_the_chunks_random_sampler_draws(n, num_samples, replacem
     for first in range(len(listed) + 1):
         assert layout.draws(plan.chunk_draws, first) == sum(
             plan.chunk_draws(size) for size in listed[first:])
+
+
+@given(n=st.integers(1, 3000), num_samples=st.integers(1, 4000), replacement=st.booleans(),
+       explicit=st.booleans(), handed=st.integers(1, 4000), seed=st.integers(0, 2**32))
+@settings(max_examples=examples(60))
+def test_the_draws_counted_for_the_chunks_drawn_are_what_random_sampler_took(
+        n, num_samples, replacement, explicit, handed, seed):
+    """timeline_draws(k) -- the self-check's floor -- is what a real RandomSampler had taken
+    from the generator its timeline follows once it had drawn its first k chunks (measured
+    between the generator's states), and own_draws() once it ran to its end."""
+    profile = TorchProfile.of(None)
+    plan = EpochDraws(n, num_samples, replacement, explicit, profile, profile)
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed) if explicit else torch.default_generator
+    begin = read(gen).mt
+    it = iter(RandomSampler(range(n), replacement, num_samples, generator=gen if explicit else None))
+    handed = min(handed, num_samples)
+    collections.deque(itertools.islice(it, handed), maxlen=0)
+    drawn = plan.sizes().used_up(handed - 1) + 1  # the chunk holding the last index handed
+    assert draws_between(begin, read(gen).mt, 10**7) == plan.timeline_draws(drawn)
+    collections.deque(it, maxlen=0)
+    assert draws_between(begin, read(gen).mt, 10**7) == plan.own_draws() \
+        == plan.timeline_draws(len(plan.sizes()))

@@ -318,13 +318,15 @@ def test_a_timeline_without_a_sampler_jumps_and_checks_at_set_epoch():
     assert full == plain and run(3) == plain[3:]
 
 
-@given(seeds, st.integers(0, 20_000), st.integers(-6000, 6000))
+@given(seeds, st.integers(0, 20_000), st.integers(-6000, 6000),
+       st.one_of(st.just(None), st.integers(-12_000, 12_000)))
 @settings(max_examples=examples(40))
 def test_the_self_checks_measure_finds_the_real_count_near_and_far_from_the_assumed_one(
-        seed, drawn, off):
+        seed, drawn, off, floor_off):
     """measure_epoch (the stride check) returns the draws between two states whether the assumed
-    count is right, a few draws off either way (inside its window) or far off (the full scan),
-    and None beyond its limit; the states come from real torch generators."""
+    count is right, a few draws off either way (inside its window) or far off (the scan from the
+    floor, or the full scan), whatever the floor says -- it is a hint, right or wrong -- and None
+    beyond its limit; the states come from real torch generators."""
     from replay_sampler._torch import read
     from replay_sampler.samplers._timeline import measure_epoch
 
@@ -334,6 +336,7 @@ def test_the_self_checks_measure_finds_the_real_count_near_and_far_from_the_assu
     now = read(g).mt
     drawn = draws_between(begin, now, 10**6)  # the scan, pinned against torch elsewhere
     assumed = max(0, drawn + off)
-    assert measure_epoch(begin, now, assumed, 10**6) == drawn
+    floor = 0 if floor_off is None else max(0, drawn + floor_off)
+    assert measure_epoch(begin, now, assumed, 10**6, floor) == drawn
     if drawn > 10:
-        assert measure_epoch(begin, now, drawn, drawn - 1) is None  # beyond the limit
+        assert measure_epoch(begin, now, drawn, drawn - 1, floor) is None  # beyond the limit

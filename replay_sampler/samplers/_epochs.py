@@ -150,14 +150,27 @@ class EpochDraws:
         """One chunk's values, drawn from ``generator`` as the run's release did."""
         return self.drawer()(generator, size)
 
-    def skip_chunks(self, generator: torch.Generator, count: int) -> None:
-        """Move ``generator`` past the first ``count`` chunks' draws without
-        drawing them (a jump, milliseconds)."""
+    def chunks_draws(self, count: int) -> int:
+        """Draws of the epoch's first ``count`` chunks, from the generator they
+        come from."""
         layout = self.sizes()
         full = min(count, layout.full)  # the chunks alike, priced once
         draws = self.chunk_draws(layout.size) * full if full else 0
         if count > layout.full and layout.last is not None:
             draws += self.chunk_draws(layout.last)
+        return draws
+
+    def timeline_draws(self, chunks: int) -> int:
+        """Draws the epoch has taken from its timeline's generator once its first
+        ``chunks`` chunks are drawn: the seed, and the chunks where shared
+        (:meth:`own_draws` for all of them)."""
+        seed = _draws.SEED_DRAWS if self.seeded else 0
+        return seed + (self.chunks_draws(chunks) if self.shared else 0)
+
+    def skip_chunks(self, generator: torch.Generator, count: int) -> None:
+        """Move ``generator`` past the first ``count`` chunks' draws without
+        drawing them (a jump, milliseconds)."""
+        draws = self.chunks_draws(count)
         if draws:
             _torch.write(generator, _torch.read(generator).advance(draws))
 

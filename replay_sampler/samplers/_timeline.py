@@ -505,7 +505,7 @@ class Timeline:
         else:
             assumed = count
         limit = max(_SCAN_MIN, 10 * assumed)
-        measured = measure_epoch(last[1].mt, now.mt, assumed, limit)
+        measured = measure_epoch(last[1].mt, now.mt, assumed, limit, self._drawn(epoch - 1))
         if measured == assumed:
             self.measured[epoch - 1] = assumed
             return
@@ -515,6 +515,17 @@ class Timeline:
             return
         self._warned = True
         warnings.warn(self._advice(epoch - 1, measured, assumed, limit), UserWarning, stacklevel=4)
+
+    def _drawn(self, epoch: int) -> int:
+        """The draws the samplers' iterations of ``epoch`` took from the generator
+        (each sampler's latest iteration, if of that epoch and begun at its
+        start): the least the epoch can have drawn."""
+        total = 0
+        for sampler in self._active:
+            run = sampler._run
+            if run is not None and run.epoch == epoch and run.start == 0:
+                total += run.plan.timeline_draws(run.chunks_drawn)
+        return total
 
     def _advice(self, epoch: int, measured: int | None, assumed: int, limit: int) -> str:
         head = f"ReplayableRandomSampler: epoch {epoch} took "
@@ -549,22 +560,44 @@ class Timeline:
                 f"drew: replay_sampler.measure_draws(one_epoch, torch_version={runs[0].name!r}).")
 
 
-def measure_epoch(begin: MT19937State, now: MT19937State, assumed: int, limit: int) -> int | None:
-    """The draws from ``begin`` to ``now`` (at most ``limit``), cheapest where
-    the count is ``assumed`` or near it: one jump to ``_CHECK_WINDOW`` draws
-    before the assumed end and a scan of twice that, so that a count that
-    agrees, or differs by a few draws either way (the loop's own draws, a base
-    seed counted that another generator drew), costs the jump; the full scan
-    from ``begin`` only beyond that.  ``None`` if not within ``limit``."""
-    low = max(0, assumed - _CHECK_WINDOW)
-    if low <= limit:
+def measure_epoch(begin: MT19937State, now: MT19937State, assumed: int, limit: int,
+                  floor: int = 0) -> int | None:
+    """The draws from ``begin`` to ``now`` (at most ``limit``), in about one
+    jump and a scan of the draws nobody counted.
+
+    Two places are looked at: a window of ``_CHECK_WINDOW`` draws either side
+    of the ``assumed`` count (a count that agrees, or is a few draws off -- a
+    base seed counted that another generator drew -- costs one jump and a
+    short scan), and the stretch from just below ``floor`` -- the draws known
+    to have been made, the samplers' own -- up to ``limit``, whose scan costs
+    the draws beyond the floor (the loop's own), not the epoch's.  The window
+    first where the assumed count is above the floor, the floor first where it
+    is below, one scan where they start together; below the floor last: it is
+    a hint, and whatever it says the count found is the distance between the
+    two states.  ``None`` if not within ``limit``."""
+    def scan(low: int, high: int) -> int | None:
+        if low > min(high, limit):
+            return None
         with contextlib.suppress(NotReachedError):
-            return low + draws_between(begin.advance(low), now,
-                                       min(assumed + _CHECK_WINDOW, limit) - low)
-    try:
-        return draws_between(begin, now, limit)
-    except NotReachedError:
+            return low + draws_between(begin.advance(low) if low else begin, now,
+                                       min(high, limit) - low)
         return None
+
+    window = (max(0, assumed - _CHECK_WINDOW), assumed + _CHECK_WINDOW)
+    above = (max(0, floor - _CHECK_WINDOW), limit)  # from just below the floor on
+    if above[0] <= window[0] <= above[0] + 2 * _CHECK_WINDOW:
+        order = [above]  # the window starts where the scan from the floor does: one jump
+    elif window[0] < above[0]:
+        order = [above, window]  # fewer than the draws known made: the floor first
+    else:
+        order = [window, above]  # a count above the floor (the loop's draws): as assumed first
+    if above[0]:
+        order.append((0, above[0] - 1))  # below the floor, should it have been wrong
+    for low, high in order:
+        found = scan(low, high)
+        if found is not None:
+            return found
+    return None
 
 
 _TIMELINES: weakref.WeakKeyDictionary[torch.Generator, Timeline] = weakref.WeakKeyDictionary()
