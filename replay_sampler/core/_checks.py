@@ -34,6 +34,8 @@ def is_integer(value: Any) -> bool:
 
 def integer(value: Any, name: str, minimum: int | None = None) -> int:
     """``value`` as an int (``operator.index``), at least ``minimum`` if given."""
+    if type(value) is int and (minimum is None or value >= minimum):
+        return value  # the common case, asked at every epoch
     expected = (
         "an integer" if minimum is None
         else "a non-negative integer" if minimum == 0

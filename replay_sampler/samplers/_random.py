@@ -706,6 +706,19 @@ class ReplayableRandomSampler(RandomSampler):
         block_end = at = 0
         last, drawn = count - 1, run.chunks_drawn
         before: TorchCPUState | None = None
+        if keep_values and not blocked and first >= drawn and first * step >= position:
+            # randint chunks from a shared generator, drawn one by one as RandomSampler
+            # does: at 32 values a chunk the bookkeeping is the cost, so the full chunks
+            # of the usual case have a loop of their own (the general one below does the
+            # same for them, and the rest)
+            for index in range(first, last):
+                values = draw(live, step)
+                run.chunks_drawn = index + 1
+                remember((index, values))
+                progress.base, progress.length = index * step, step
+                it = progress.it = iter(values)
+                yield it
+            first, drawn = max(first, last), run.chunks_drawn
         for index in range(first, count):
             if index < last:  # every chunk but the last is a full one
                 size = step
