@@ -38,7 +38,10 @@ Transitions:
   EXHAUSTED; during ITERATING ``e`` a new iteration stays in ``e`` once
   ``set_epoch`` is in use (a peek at a batch), else it is ``e + 1`` (each
   iteration an epoch, as without ``set_epoch``).  It draws exactly what
-  ``RandomSampler`` draws, from the same generators, in the same order.
+  ``RandomSampler`` draws, from the same generators, in the same order
+  (with replacement on the global generator, the epoch's private generator,
+  which nothing else can draw from, makes 64 chunks' draws at once: the
+  same values, and a state_dict saves the state 64 calls would have left).
 * The iteration running to its end -> EXHAUSTED (an iteration cut short by
   ``break`` stays ITERATING: its epoch ends when the next one begins).
 * ``load_state_dict(state)`` -> LOADED, after validating everything: the
@@ -677,7 +680,9 @@ class ReplayableRandomSampler(RandomSampler):
                kept: dict[int, Chunk] | None = None) -> Iterator[Iterator[int]]:
         """The epoch's chunks from ``position`` on, as iterators over their unused
         values, each drawn only when the previous one is used up -- as
-        RandomSampler draws its permutations -- keeping ``run.progress``.
+        RandomSampler draws its permutations -- keeping ``run.progress`` (the
+        full chunks of an epoch's private generator a block at a time: nothing
+        else sees it).
         Chunks below ``first`` were drawn before a checkpoint: the ``kept`` ones
         still hold samples (their values are redrawn from their saved states),
         the others were used up.  Runs lazily: ``run.progress`` is set by then."""
