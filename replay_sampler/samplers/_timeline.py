@@ -519,7 +519,8 @@ class Timeline:
     def _drawn(self, epoch: int) -> int:
         """The draws the samplers' iterations of ``epoch`` took from the generator
         (each sampler's latest iteration, if of that epoch and begun at its
-        start): the least the epoch can have drawn."""
+        start): what the epoch drew at least, unless a sampler counts its
+        epochs apart from the timeline -- the check's floor is only a hint."""
         total = 0
         for sampler in self._active:
             run = sampler._run
