@@ -580,8 +580,7 @@ def measure_epoch(begin: MT19937State, now: MT19937State, assumed: int, limit: i
         if low > min(high, limit):
             return None
         with contextlib.suppress(NotReachedError):
-            return low + draws_between(begin.advance(low) if low else begin, now,
-                                       min(high, limit) - low)
+            return low + draws_between(begin.advance(low), now, min(high, limit) - low)
         return None
 
     window = (max(0, assumed - _CHECK_WINDOW), assumed + _CHECK_WINDOW)
