@@ -146,6 +146,23 @@ class EpochDraws:
                 generator, lambda s: randperm_one_pass(s, n))[:size]
         return lambda generator, size: torch.randperm(n, generator=generator)[:size].tolist()
 
+    @_remembered
+    def tensor_drawer(self) -> Callable[[torch.Generator, int], torch.Tensor]:
+        """``draw(generator, size)``: one ``randint`` chunk's values as a tensor
+        (with replacement only), drawn as :meth:`drawer` draws them.  A kept
+        tensor is cheaper to hold and free than the list of its values, which
+        the per-chunk loop makes and lets go at once (``tolist``), as
+        RandomSampler does."""
+        assert self.replacement
+        old, new, n = self.profile, self.installed, self.n
+        if old.randint_wide_from > n >= new.randint_wide_from:  # torch < 2.7: one draw each
+            as_list = self.drawer()
+            return lambda generator, size: torch.tensor(as_list(generator, size),
+                                                        dtype=torch.int64)
+        randint, int64 = torch.randint, torch.int64
+        return lambda generator, size: randint(high=n, size=(size,), dtype=int64,
+                                               generator=generator)
+
     def draw_chunk(self, generator: torch.Generator, size: int) -> list[int]:
         """One chunk's values, drawn from ``generator`` as the run's release did."""
         return self.drawer()(generator, size)
