@@ -138,8 +138,9 @@ def test_lightning_ddp_resumes_on_every_rank_and_on_another_world_size(tmp_path)
 # -- torchdata ---------------------------------------------------------------------------
 @pytest.mark.parametrize("workers", [0, 2])
 def test_torchdata_stateful_dataloader_resumes_mid_epoch_with_dropout(tmp_path, workers):
-    """replay_sampler.integrations.torchdata.StatefulDataLoader(shuffle=True): plain torch's order,
-    and a mid-epoch resume whose dropout masks continue as they were."""
+    """Finding 3: torchdata asks the sampler for its state when it prefetches, not when the
+    loop checkpoints.  replay_sampler.integrations.torchdata.StatefulDataLoader(shuffle=True):
+    plain torch's order, and a mid-epoch resume whose dropout masks continue as they were."""
     base = {"scenario": "torchdata", "seed": 4, "workers": workers, "aug": workers == 0,
             "epochs": 3, "state_file": str(tmp_path / "state.pt")}
     plain = run(tmp_path, "plain", mode="plain", **base)

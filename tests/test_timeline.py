@@ -1,6 +1,7 @@
 """One timeline per generator and the sampler's lifecycle, against plain torch.
 
-Each finding of the frameworks review has a test named after it; "plain"
+Each finding of the frameworks review has a test named after it (finding 3,
+torchdata's prefetch, needs real workers: tests/test_frameworks.py); "plain"
 is ``DataLoader(shuffle=True)`` / ``RandomSampler``, uninterrupted.  Runs
 that stand for two processes reseed in between; a resume in a *fresh*
 process is in tests/test_frameworks.py and tests/test_resume_fresh_process.py.
