@@ -128,6 +128,12 @@ class EpochDraws:
         private.manual_seed(seed)
         return private
 
+    @property
+    def _randint_emulated(self) -> bool:
+        """Does the run's release draw one word per value where the installed
+        torch draws two (a range from 2**28 below 2**32: torch < 2.7)?"""
+        return self.profile.randint_wide_from > self.n >= self.installed.randint_wide_from
+
     @_remembered
     def drawer(self) -> Callable[[torch.Generator, int], list[int]]:
         """``draw(generator, size)``: one chunk's values, drawn from ``generator``
@@ -135,7 +141,7 @@ class EpochDraws:
         per-chunk loop (a chunk with replacement is only 32 values)."""
         old, new, n = self.profile, self.installed, self.n
         if self.replacement:
-            if old.randint_wide_from > n >= new.randint_wide_from:  # torch < 2.7: one draw each
+            if self._randint_emulated:
                 return lambda generator, size: _emulated(
                     generator, lambda s: randint_one_draw(s, n, size))
             randint, int64 = torch.randint, torch.int64
@@ -154,8 +160,8 @@ class EpochDraws:
         the per-chunk loop makes and lets go at once (``tolist``), as
         RandomSampler does."""
         assert self.replacement
-        old, new, n = self.profile, self.installed, self.n
-        if old.randint_wide_from > n >= new.randint_wide_from:  # torch < 2.7: one draw each
+        n = self.n
+        if self._randint_emulated:
             as_list = self.drawer()
             return lambda generator, size: torch.tensor(as_list(generator, size),
                                                         dtype=torch.int64)
