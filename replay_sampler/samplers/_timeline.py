@@ -233,13 +233,18 @@ class Timeline:
         """``draws_per_epoch``, or the default for the samplers of the run."""
         if self._stride is not None:
             return self._stride
+        self._require_stride()
         samplers = list(self._active) or list(self._samplers)
-        if not samplers:
+        return sum(s._own_draws() + _draws.SEED_DRAWS for s in samplers)
+
+    def _require_stride(self) -> None:
+        """Fail if the per-epoch count is unknown: no ``draws_per_epoch`` and no
+        sampler to give the default (cheap: it adds nothing up)."""
+        if self._stride is None and not self._active and not self._samplers:
             raise ValueError(
                 f"draws_per_epoch of {self.name} is not set and no sampler uses it: set "
                 "timeline.draws_per_epoch (replay_sampler.measure_draws counts an epoch)"
             )
-        return sum(s._own_draws() + _draws.SEED_DRAWS for s in samplers)
 
     def offset(self, epoch: int) -> int:
         """Draws from the uninterrupted run's first mark to the mark of ``epoch``."""
@@ -260,8 +265,7 @@ class Timeline:
         """Bookkeeping common to every event: a new run, the acting sampler."""
         if self.reference is not None and self._seed is not None and now.seed != self._seed:
             self.reset()  # manual_seed with another seed: a new run
-        known = by is not None and by in self._active
-        if (by is not None and not known and self.reference is not None
+        if (by is not None and by not in self._active and self.reference is not None
                 and not self._continuous(now)):
             self.reset()  # a sampler's first event, elsewhere in the stream: a new run,
             self._stride = by._draws_per_epoch_given  # whose settings are its sampler's
@@ -276,8 +280,7 @@ class Timeline:
                     )
                 self.reset()
                 self._first_epoch = by.first_epoch
-                known = False
-            if not known:
+            if by not in self._active:  # add() would make a new weak reference each time
                 self._active.add(by)
         if self.reference is None:
             self._seed = now.seed
@@ -310,8 +313,7 @@ class Timeline:
         gen = self.generator
         now = _torch.read(gen)
         self._event(now, by)
-        if self._stride is None and not self._samplers and not self._active:
-            self.stride()  # fails, moving nothing: the count is unknown
+        self._require_stride()  # fails, moving nothing, if the count is unknown
         self.checking = True
         if self.reference is not None and not (e == self.epoch and not jump) and not (
                 e == self._next() and self.begun and not jump) and not self._continuous(now):
