@@ -270,6 +270,10 @@ def accelerate_loop(cfg: dict[str, Any]) -> dict[str, Any]:
         out["own_generator"] = replay.generator is not None
         out["global_measured"] = sorted({draws_between(a, b, 10**6)
                                          for a, b in itertools.pairwise(starts)})
+    # A gloo group left to the interpreter's exit can abort it ("terminate called without an
+    # active exception", both ranks, after their results are written): end it, as accelerate asks.
+    accelerator.wait_for_everyone()
+    accelerator.end_training()
     return out
 
 
